@@ -20,5 +20,6 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod job;
+pub mod schedule;
 pub mod store;
 pub mod timefmt;

@@ -1,3 +1,6 @@
+use clap::Parser;
+
 fn main() {
-    println!("msgspool: being written");
+    let cli = msgspool::cli::Cli::parse();
+    std::process::exit(msgspool::cli::run(cli));
 }

@@ -1,1 +1,208 @@
-//! (being written)
+//! Job files: from TOML text to a validated [`Job`], or to diagnostics people can act on.
+//!
+//! Parsing happens in two stages (STYLE.md): serde turns the text into the raw
+//! [`model::JobFile`] (types and unknown keys), then [`rules`] checks every local rule and
+//! this module resolves the channel, the schedule and the validity into a [`Job`] that
+//! nothing downstream re-checks. Errors come out compiler-style, `FILE:LINE:COL: error:
+//! FIELD: MESSAGE`, with the line found by [`locate`]. [`payload`] turns a `Job` into the
+//! JSON body Bird receives.
+
+pub mod locate;
+pub mod model;
+pub mod payload;
+pub mod rules;
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
+
+use crate::config::{ChannelKind, Config};
+use locate::{FieldPath, SourceMap, line_col};
+use model::JobFile;
+use rules::RuleContext;
+
+/// A job file that passed every rule.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    /// The config's name of the channel the job sends through.
+    pub channel: String,
+    pub channel_kind: ChannelKind,
+    pub schedule: Schedule,
+    /// How long each send stays worth sending (the job's `validity`, else the channel
+    /// kind's default).
+    pub validity: Duration,
+    pub ignore_quiet_hours: bool,
+    /// The parsed file; serialising it gives Bird's fields (see [`payload`]).
+    pub file: JobFile,
+    pub source_text: String,
+    pub sha256: String,
+}
+
+/// When a job sends.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    /// One send, at `scheduledFor` when given (subject to the immediate window).
+    Once { requested: Option<DateTime<Utc>> },
+    /// One send per occurrence of a cron pattern.
+    Cron {
+        pattern: String,
+        timezone: Tz,
+        until: Option<DateTime<Utc>>,
+    },
+}
+
+/// One problem in one file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    /// The field path, empty for the file as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: error: ", self.file, self.line, self.col)?;
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+/// Every problem found in a job file (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobErrors(pub Vec<Diagnostic>);
+
+impl fmt::Display for JobErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for JobErrors {}
+
+/// What parsing needs besides the text.
+pub struct JobContext<'a> {
+    pub config: &'a Config,
+    pub now: DateTime<Utc>,
+}
+
+/// Parses and validates a job file. `label` names the file in messages; `default_id` is
+/// the file name without `.toml`, used when the file sets no `id`.
+pub fn parse(label: &str, default_id: &str, text: &str, ctx: &JobContext) -> Result<Job, JobErrors> {
+    let map = SourceMap::new(text);
+    let diag = |path: &FieldPath, offset: Option<usize>, message: String| {
+        let at = offset.or_else(|| map.span_of(path).map(|s| s.start));
+        let lc = at.map_or(locate::LineCol { line: 1, col: 1 }, |o| line_col(text, o));
+        Diagnostic {
+            file: label.to_owned(),
+            line: lc.line,
+            col: lc.col,
+            field: path.to_string(),
+            message,
+        }
+    };
+    let file: JobFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let offset = e.span().map(|s| s.start);
+            let path = offset.map(|o| map.path_at(o)).unwrap_or_default();
+            let message = e.message().trim().replace('\n', " ");
+            return Err(JobErrors(vec![diag(&path, offset, message)]));
+        }
+    };
+    let rule_ctx = RuleContext {
+        now: ctx.now,
+        max_ahead: ctx.config.schedule.max_ahead,
+    };
+    let mut problems = rules::check(&file, &rule_ctx);
+    let id = file.id.clone().unwrap_or_else(|| default_id.to_owned());
+    if file.id.is_none() && !rules::is_valid_job_id(&id) {
+        problems.push(rules::Problem {
+            path: FieldPath::root(),
+            message: format!(
+                "the file name gives job id {id:?}, which is not valid: set `id` (1 to 128 of letters, digits, '.', '_', '-') or rename the file"
+            ),
+        });
+    }
+    let channel = match ctx.config.channel(file.channel.as_deref()) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            let path = if file.channel.is_some() {
+                FieldPath::root().key("channel")
+            } else {
+                FieldPath::root()
+            };
+            problems.push(rules::Problem {
+                path,
+                message: e.to_string(),
+            });
+            None
+        }
+    };
+    let (Some(channel), true) = (channel, problems.is_empty()) else {
+        let mut diagnostics: Vec<Diagnostic> = problems
+            .iter()
+            .map(|p| diag(&p.path, None, p.message.clone()))
+            .collect();
+        diagnostics.sort_by_key(|d| (d.line, d.col));
+        return Err(JobErrors(diagnostics));
+    };
+    let schedule = schedule_of(&file, ctx.config.timezone);
+    let validity = file
+        .validity
+        .and_then(|v| u64::try_from(v).ok())
+        .map_or(channel.kind.default_validity(), Duration::from_secs);
+    Ok(Job {
+        id,
+        channel: channel.name.clone(),
+        channel_kind: channel.kind,
+        schedule,
+        validity,
+        ignore_quiet_hours: file.ignore_quiet_hours == Some(true),
+        sha256: sha256_hex(text),
+        source_text: text.to_owned(),
+        file,
+    })
+}
+
+/// The schedule of a file that passed the rules (so its times parse).
+fn schedule_of(file: &JobFile, default_tz: Tz) -> Schedule {
+    let utc = |t: &model::TimeText| rules::parse_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
+    match &file.cron {
+        Some(pattern) => Schedule::Cron {
+            pattern: pattern.clone(),
+            timezone: file
+                .timezone
+                .as_deref()
+                .and_then(|z| z.parse().ok())
+                .unwrap_or(default_tz),
+            until: file.until.as_ref().and_then(utc),
+        },
+        None => Schedule::Once {
+            requested: file.scheduled_for.as_ref().and_then(utc),
+        },
+    }
+}
+
+/// Lower-case hex SHA-256 of the file's text: re-dropping identical content is a no-op.
+pub fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+

@@ -1,0 +1,388 @@
+//! Every local rule a job file must pass before msgspool accepts it.
+//!
+//! Bird's JSON Schema cannot express all of Bird's and WhatsApp's rules (empty arrays where
+//! one item is needed, WhatsApp's button and list limits, the 35-day limit, ...); Bird
+//! enforces them when the message is sent, which for a scheduled job may be weeks after the
+//! file was dropped. So msgspool checks them at intake. Each rule reports a [`Problem`]
+//! naming the field path and saying what to do; the caller maps paths to lines. Rules are
+//! pure: the current time comes in through [`RuleContext`]. All problems are collected,
+//! not just the first, so one `check` run shows everything to fix.
+
+mod body;
+mod template;
+
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use super::locate::FieldPath;
+use super::model::{Contact, JobFile, TimeText};
+
+/// One broken rule: where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: FieldPath,
+    pub message: String,
+}
+
+/// What the rules need to know besides the file.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleContext {
+    pub now: DateTime<Utc>,
+    /// A one-shot `scheduledFor` later than `now + max_ahead` is refused (Bird: 35 days).
+    pub max_ahead: Duration,
+}
+
+/// Collects problems with a shared path prefix.
+pub(crate) struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn add(&mut self, path: FieldPath, message: impl Into<String>) {
+        self.0.push(Problem {
+            path,
+            message: message.into(),
+        });
+    }
+}
+
+pub const MAX_TAGS: usize = 10;
+
+/// Checks every rule and returns all problems found (empty when the file is valid).
+pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
+    let mut p = Problems(Vec::new());
+    let root = FieldPath::root();
+    check_id(file, &mut p);
+    check_content_choice(file, &mut p);
+    check_receiver(file, &mut p);
+    check_schedule_keys(file, ctx, &mut p);
+    check_tags(file, &mut p);
+    check_cap_frequency(file, &mut p);
+    check_short_links(file, &mut p);
+    check_reply_to(file, &mut p);
+    if let Some(v) = file.validity {
+        if v < 0 {
+            p.add(
+                root.key("validity"),
+                format!("validity must be whole seconds >= 0, found {v}"),
+            );
+        }
+    }
+    if let Some(b) = &file.body {
+        body::check(b, &root.key("body"), &mut p);
+    }
+    if let Some(t) = &file.template {
+        template::check(t, &root.key("template"), &mut p);
+    }
+    p.0
+}
+
+/// The job id rule: `[A-Za-z0-9._-]{1,128}`.
+pub fn is_valid_job_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn check_id(file: &JobFile, p: &mut Problems) {
+    if let Some(id) = &file.id {
+        if !is_valid_job_id(id) {
+            p.add(
+                FieldPath::root().key("id"),
+                format!(
+                    "job id {id:?} is not valid: use 1 to 128 characters of letters, digits, '.', '_' and '-'"
+                ),
+            );
+        }
+    }
+}
+
+fn check_content_choice(file: &JobFile, p: &mut Problems) {
+    match (&file.body, &file.template) {
+        (Some(_), Some(_)) => p.add(
+            FieldPath::root().key("template"),
+            "`body` and `template` cannot both be set: a template send carries no body; remove one of them",
+        ),
+        (None, None) => p.add(
+            FieldPath::root(),
+            "one of `body` or `template` is required: add a [body] table (type = \"text\", ...) or a [template] table",
+        ),
+        _ => {}
+    }
+}
+
+fn check_receiver(file: &JobFile, p: &mut Problems) {
+    let path = FieldPath::root().key("receiver");
+    let Some(receiver) = &file.receiver else {
+        p.add(
+            FieldPath::root(),
+            "`receiver` is required: add [[receiver.contacts]] with identifierKey = \"phonenumber\" and identifierValue = \"+31612345678\"",
+        );
+        return;
+    };
+    let contacts_path = path.key("contacts");
+    match &receiver.contacts {
+        None => p.add(
+            path,
+            "receiver.contacts is required: add at least one [[receiver.contacts]]",
+        ),
+        Some(c) if c.is_empty() => p.add(
+            contacts_path,
+            "receiver.contacts is empty: add at least one contact",
+        ),
+        Some(contacts) => {
+            for (i, c) in contacts.iter().enumerate() {
+                check_contact(c, &contacts_path.index(i), p);
+            }
+        }
+    }
+}
+
+fn check_contact(c: &Contact, path: &FieldPath, p: &mut Problems) {
+    let has_identifiers = c.identifiers.as_ref().is_some_and(|v| !v.is_empty());
+    if c.id.is_none()
+        && c.identifier_key.is_none()
+        && c.identifier_value.is_none()
+        && !has_identifiers
+        && c.platform_address.is_none()
+    {
+        p.add(
+            path.clone(),
+            "a contact needs `id`, or `identifierKey` with `identifierValue`, or `identifiers`",
+        );
+    }
+    match (&c.identifier_key, &c.identifier_value) {
+        (Some(_), None) => p.add(
+            path.key("identifierKey"),
+            "identifierKey needs identifierValue beside it",
+        ),
+        (None, Some(_)) => p.add(
+            path.key("identifierValue"),
+            "identifierValue needs identifierKey beside it (for example \"phonenumber\")",
+        ),
+        (Some(key), Some(value)) => check_identifier(key, value, &path.key("identifierValue"), p),
+        (None, None) => {}
+    }
+    if let Some(kind) = &c.kind {
+        if !matches!(kind.as_str(), "to" | "cc" | "bcc") {
+            p.add(
+                path.key("type"),
+                format!("contact type {kind:?} is not one of \"to\", \"cc\", \"bcc\""),
+            );
+        }
+    }
+    for (i, ident) in c.identifiers.iter().flatten().enumerate() {
+        check_identifier(
+            &ident.identifier_key,
+            &ident.identifier_value,
+            &path.key("identifiers").index(i).key("identifierValue"),
+            p,
+        );
+    }
+}
+
+fn check_identifier(key: &str, value: &str, path: &FieldPath, p: &mut Problems) {
+    if key == "phonenumber" && !is_e164(value) {
+        p.add(
+            path.clone(),
+            format!(
+                "{value:?} is not an E.164 phone number: write '+' and 8 to 15 digits, country code first, like \"+31612345678\""
+            ),
+        );
+    }
+    if value.trim().is_empty() {
+        p.add(path.clone(), "identifierValue is empty");
+    }
+}
+
+/// `+` followed by 8 to 15 digits, the first not 0.
+pub fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// Parses an RFC 3339 timestamp that carries its own offset.
+pub fn parse_rfc3339(t: &TimeText) -> Result<DateTime<FixedOffset>, String> {
+    DateTime::parse_from_rfc3339(&t.0).map_err(|e| {
+        format!(
+            "{:?} is not an RFC 3339 timestamp with an offset ({e}); write it like \"2026-12-01T09:00:00+01:00\" or \"2026-12-01T08:00:00Z\"",
+            t.0
+        )
+    })
+}
+
+fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
+    let root = FieldPath::root();
+    if let Some(at) = &file.scheduled_for {
+        match parse_rfc3339(at) {
+            Err(e) => p.add(root.key("scheduledFor"), e),
+            Ok(t) if file.cron.is_none() => {
+                let limit = ctx.now + chrono::Duration::from_std(ctx.max_ahead).unwrap_or_default();
+                if t.with_timezone(&Utc) > limit {
+                    p.add(
+                        root.key("scheduledFor"),
+                        format!(
+                            "{} is more than {} after now ({}): Bird refuses messages scheduled that far ahead; pick an earlier time or use `cron`",
+                            at.0,
+                            crate::duration::format_duration(ctx.max_ahead),
+                            crate::timefmt::utc_text(ctx.now)
+                        ),
+                    );
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    if let Some(expr) = &file.cron {
+        if file.scheduled_for.is_some() {
+            p.add(
+                root.key("cron"),
+                "`cron` and `scheduledFor` exclude each other: a recurring job has no single time; remove one",
+            );
+        }
+        if let Err(e) = crate::schedule::parse_cron(expr) {
+            p.add(root.key("cron"), e);
+        }
+    } else {
+        for key in ["timezone", "until"] {
+            let given = if key == "timezone" {
+                file.timezone.is_some()
+            } else {
+                file.until.is_some()
+            };
+            if given {
+                p.add(
+                    root.key(key),
+                    format!("`{key}` applies only to `cron` jobs: add `cron` or remove `{key}`"),
+                );
+            }
+        }
+    }
+    if let Some(tz) = &file.timezone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            p.add(
+                root.key("timezone"),
+                format!("{tz:?} is not an IANA time zone name; write it like \"Europe/Amsterdam\""),
+            );
+        }
+    }
+    if let Some(until) = &file.until {
+        if let Err(e) = parse_rfc3339(until) {
+            p.add(root.key("until"), e);
+        }
+    }
+}
+
+fn check_tags(file: &JobFile, p: &mut Problems) {
+    let Some(tags) = &file.tags else { return };
+    let path = FieldPath::root().key("tags");
+    if tags.len() > MAX_TAGS {
+        p.add(
+            path.clone(),
+            format!("at most {MAX_TAGS} tags are allowed, found {}", tags.len()),
+        );
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for (i, tag) in tags.iter().enumerate() {
+        let ok_chars = tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '));
+        if tag.trim().is_empty() {
+            p.add(path.index(i), "a tag cannot be empty or blank");
+        } else if tag.chars().count() > 50 || !ok_chars {
+            p.add(
+                path.index(i),
+                format!("tag {tag:?} must be 1 to 50 characters of letters, digits, '-', '_' and spaces"),
+            );
+        }
+        let lower = tag.to_lowercase();
+        if seen.contains(&lower) {
+            p.add(
+                path.index(i),
+                format!("tag {tag:?} repeats an earlier tag (Bird lower-cases tags): remove it"),
+            );
+        }
+        seen.push(lower);
+    }
+}
+
+fn check_cap_frequency(file: &JobFile, p: &mut Problems) {
+    if file.cap_frequency != Some(true) {
+        return;
+    }
+    let marketing = file
+        .meta
+        .as_ref()
+        .and_then(|m| m.extra_information.as_ref())
+        .and_then(|x| x.get("useCase"))
+        .and_then(|v| v.as_str())
+        == Some("marketing");
+    if !marketing {
+        p.add(
+            FieldPath::root().key("capFrequency"),
+            "capFrequency = true needs meta.extraInformation.useCase = \"marketing\" (Bird's rule); set it or remove capFrequency",
+        );
+    }
+    let to_contact = file
+        .receiver
+        .as_ref()
+        .and_then(|r| r.contacts.as_ref())
+        .is_some_and(|c| !c.is_empty());
+    if !to_contact {
+        p.add(
+            FieldPath::root().key("capFrequency"),
+            "capFrequency = true is only allowed when the receiver is a contact",
+        );
+    }
+}
+
+fn check_short_links(file: &JobFile, p: &mut Problems) {
+    let Some(links) = &file.short_links else {
+        return;
+    };
+    let path = FieldPath::root().key("shortLinks");
+    if file.template.is_some() {
+        p.add(
+            path.clone(),
+            "with a template, link shortening goes in template.shortLinks, not the top-level shortLinks",
+        );
+    }
+    match &links.domain {
+        None => p.add(
+            path,
+            "shortLinks needs `domain` (the domain short links are made on)",
+        ),
+        Some(d) if d.is_empty() || d.chars().count() > 128 => p.add(
+            path.key("domain"),
+            "shortLinks.domain must be 1 to 128 characters",
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_reply_to(file: &JobFile, p: &mut Problems) {
+    let Some(r) = &file.reply_to else { return };
+    let path = FieldPath::root().key("replyTo");
+    if r.id.as_deref().is_none_or(str::is_empty) {
+        p.add(
+            path.clone(),
+            "replyTo needs `id`: the id of the received message to reply to",
+        );
+    }
+    match r.kind.as_deref() {
+        None => p.add(
+            path,
+            "replyTo needs `type`: \"message\", \"click\" or \"referrals\"",
+        ),
+        Some("message" | "click" | "referrals") => {}
+        Some(other) => p.add(
+            path.key("type"),
+            format!("replyTo.type {other:?} is not one of \"message\", \"click\", \"referrals\""),
+        ),
+    }
+}
+
