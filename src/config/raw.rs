@@ -1,0 +1,395 @@
+//! Stage one and two of reading the config: TOML into raw serde structs that mirror the file
+//! (every key optional where a default exists, unknown keys refused, spans kept), then every
+//! rule checked while converting into [`Config`].
+//!
+//! Trusts `toml` and `serde` for syntax and types; everything else is checked here, and each
+//! refusal points at the offending value.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use toml::Spanned;
+
+use super::base_url::check_base_url;
+use super::error::{self, ConfigError, Place};
+use super::{
+    BirdConfig, Channel, ChannelKind, ChannelQuietHours, Config, QuietHours, RetryConfig,
+    ScheduleConfig,
+};
+use crate::duration::ConfigDuration;
+
+pub(super) const DEFAULT_SPOOL: &str = "/var/spool/msgspool";
+pub(super) const DEFAULT_DATABASE: &str = "/var/lib/msgspool/msgspool.db";
+pub(super) const DEFAULT_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
+pub(super) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+type Dur = Option<Spanned<ConfigDuration>>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    spool: Option<Spanned<PathBuf>>,
+    database: Option<Spanned<PathBuf>>,
+    timezone: Option<Spanned<String>>,
+    rescan_interval: Dur,
+    shutdown_grace: Dur,
+    #[serde(default)]
+    bird: RawBird,
+    channels: Option<Spanned<BTreeMap<String, RawChannel>>>,
+    #[serde(default)]
+    schedule: RawSchedule,
+    quiet_hours: Option<Spanned<RawQuietHours>>,
+    #[serde(default)]
+    retry: RawRetry,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBird {
+    base_url: Option<Spanned<String>>,
+    workspace_id: Option<Spanned<String>>,
+    access_key_file: Option<Spanned<PathBuf>>,
+    rate_limit: Option<u32>,
+    max_in_flight: Option<Spanned<usize>>,
+    request_timeout: Dur,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    id: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    quiet_hours: Option<Spanned<RawChannelQuietHours>>,
+}
+
+/// `quiet_hours = false | true | { start, end }` in a channel; `true` is refused later.
+enum RawChannelQuietHours {
+    Flag(bool),
+    Own(RawQuietHours),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuietHours {
+    start: Spanned<String>,
+    end: Spanned<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSchedule {
+    immediate_window: Dur,
+    max_ahead: Dur,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    max_attempts: Option<Spanned<u32>>,
+    initial: Dur,
+    max: Dur,
+}
+
+impl<'de> Deserialize<'de> for RawChannelQuietHours {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlagOrTable;
+
+        impl<'de> Visitor<'de> for FlagOrTable {
+            type Value = RawChannelQuietHours;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("false, or a table with `start` and `end`")
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(RawChannelQuietHours::Flag(v))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                RawQuietHours::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawChannelQuietHours::Own)
+            }
+        }
+
+        deserializer.deserialize_any(FlagOrTable)
+    }
+}
+
+/// Parses and validates config text.
+pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(text).map_err(|e| error::from_toml(&e, text, path))?;
+    Checker { text, path }.config(raw)
+}
+
+/// Builds errors that point into the text being checked.
+struct Checker<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Checker<'_> {
+    fn invalid(&self, span: Option<Range<usize>>, key: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            at: Place::new(self.path, self.text, span),
+            key: key.to_owned(),
+            message,
+        }
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let timezone = match raw.timezone {
+            None => Tz::UTC,
+            Some(tz) => tz.get_ref().parse::<Tz>().map_err(|_| {
+                let msg = format!(
+                    "unknown time zone `{}`; use an IANA name such as `Europe/Amsterdam` or `UTC`",
+                    tz.get_ref()
+                );
+                self.invalid(Some(tz.span()), "timezone", msg)
+            })?,
+        };
+        let quiet_hours = match &raw.quiet_hours {
+            None => None,
+            Some(q) => Some(self.quiet_hours(q.get_ref(), q.span(), "quiet_hours")?),
+        };
+        let schedule = self.schedule(raw.schedule)?;
+        let retry = self.retry(raw.retry)?;
+        Ok(Config {
+            spool: self.path_or(raw.spool, "spool", DEFAULT_SPOOL)?,
+            database: self.path_or(raw.database, "database", DEFAULT_DATABASE)?,
+            timezone,
+            rescan_interval: self.positive_or(
+                raw.rescan_interval,
+                "rescan_interval",
+                DEFAULT_RESCAN_INTERVAL,
+            )?,
+            shutdown_grace: dur_or(raw.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+            bird: self.bird(raw.bird)?,
+            channels: self.channels(raw.channels)?,
+            schedule,
+            quiet_hours,
+            retry,
+        })
+    }
+
+    fn path_or(
+        &self,
+        raw: Option<Spanned<PathBuf>>,
+        key: &str,
+        default: &str,
+    ) -> Result<PathBuf, ConfigError> {
+        match raw {
+            None => Ok(PathBuf::from(default)),
+            Some(p) if p.get_ref().as_os_str().is_empty() => {
+                let msg =
+                    format!("the path is empty; give a path or remove the key for `{default}`");
+                Err(self.invalid(Some(p.span()), key, msg))
+            }
+            Some(p) => Ok(p.into_inner()),
+        }
+    }
+
+    fn positive_or(&self, raw: Dur, key: &str, default: Duration) -> Result<Duration, ConfigError> {
+        match raw {
+            Some(d) if d.get_ref().0.is_zero() => {
+                let msg = "must be longer than 0s; e.g. 30s".to_owned();
+                Err(self.invalid(Some(d.span()), key, msg))
+            }
+            raw => Ok(dur_or(raw, default)),
+        }
+    }
+
+    fn bird(&self, raw: RawBird) -> Result<BirdConfig, ConfigError> {
+        let d = BirdConfig::default();
+        let base_url = match raw.base_url {
+            None => d.base_url,
+            Some(url) => check_base_url(url.get_ref())
+                .map_err(|msg| self.invalid(Some(url.span()), "bird.base_url", msg))?,
+        };
+        let workspace_id = match raw.workspace_id {
+            Some(w) if w.get_ref().trim().is_empty() => {
+                let msg =
+                    "is empty; set it to your Bird workspace id (remove it only for a dry run)";
+                return Err(self.invalid(Some(w.span()), "bird.workspace_id", msg.to_owned()));
+            }
+            w => w.map(Spanned::into_inner),
+        };
+        let max_in_flight = match raw.max_in_flight {
+            None => d.max_in_flight,
+            Some(m) if *m.get_ref() == 0 => {
+                let msg = "must be at least 1; it bounds the requests in flight (default 32)";
+                return Err(self.invalid(Some(m.span()), "bird.max_in_flight", msg.to_owned()));
+            }
+            Some(m) => m.into_inner(),
+        };
+        Ok(BirdConfig {
+            base_url,
+            workspace_id,
+            access_key_file: raw.access_key_file.map(Spanned::into_inner),
+            rate_limit: raw.rate_limit.unwrap_or(d.rate_limit),
+            max_in_flight,
+            request_timeout: self.positive_or(
+                raw.request_timeout,
+                "bird.request_timeout",
+                d.request_timeout,
+            )?,
+        })
+    }
+
+    fn channels(
+        &self,
+        raw: Option<Spanned<BTreeMap<String, RawChannel>>>,
+    ) -> Result<BTreeMap<String, Channel>, ConfigError> {
+        let (span, raw) = match raw {
+            Some(r) => (Some(r.span()), r.into_inner()),
+            None => (None, BTreeMap::new()),
+        };
+        if raw.is_empty() {
+            let msg = "no channel is configured; add a [channels.NAME] table with `id` = the Bird channel id";
+            return Err(self.invalid(span, "channels", msg.to_owned()));
+        }
+        raw.into_iter()
+            .map(|(name, ch)| Ok((name.clone(), self.channel(name, ch)?)))
+            .collect()
+    }
+
+    fn channel(&self, name: String, raw: RawChannel) -> Result<Channel, ConfigError> {
+        let key = format!("channels.{}", toml_key(&name));
+        if raw.id.get_ref().trim().is_empty() {
+            let msg = "is empty; set it to the Bird channel id".to_owned();
+            return Err(self.invalid(Some(raw.id.span()), &format!("{key}.id"), msg));
+        }
+        let kind = match raw.kind {
+            None => ChannelKind::Transactional,
+            Some(k) => ChannelKind::from_name(k.get_ref()).ok_or_else(|| {
+                let msg = format!(
+                    "unknown channel kind `{}`; use promotional, conversational, transactional or 2fa",
+                    k.get_ref()
+                );
+                self.invalid(Some(k.span()), &format!("{key}.kind"), msg)
+            })?,
+        };
+        let qh_key = format!("{key}.quiet_hours");
+        let quiet_hours = match raw.quiet_hours {
+            None => ChannelQuietHours::Inherit,
+            Some(q) => match q.get_ref() {
+                RawChannelQuietHours::Flag(false) => ChannelQuietHours::Off,
+                RawChannelQuietHours::Flag(true) => {
+                    let msg = "`true` is not a setting; remove it to use [quiet_hours], write `false` \
+                               to turn quiet hours off for this channel, or give {start, end}";
+                    return Err(self.invalid(Some(q.span()), &qh_key, msg.to_owned()));
+                }
+                RawChannelQuietHours::Own(own) => {
+                    ChannelQuietHours::Own(self.quiet_hours(own, q.span(), &qh_key)?)
+                }
+            },
+        };
+        Ok(Channel {
+            name,
+            id: raw.id.into_inner(),
+            kind,
+            quiet_hours,
+        })
+    }
+
+    fn quiet_hours(
+        &self,
+        raw: &RawQuietHours,
+        span: Range<usize>,
+        key: &str,
+    ) -> Result<QuietHours, ConfigError> {
+        let start = self.time_of_day(&raw.start, &format!("{key}.start"))?;
+        let end = self.time_of_day(&raw.end, &format!("{key}.end"))?;
+        if start == end {
+            let msg = "start and end are equal, so the window is empty; give different times \
+                       or remove the quiet hours"
+                .to_owned();
+            return Err(self.invalid(Some(span), key, msg));
+        }
+        Ok(QuietHours { start, end })
+    }
+
+    fn time_of_day(&self, raw: &Spanned<String>, key: &str) -> Result<NaiveTime, ConfigError> {
+        NaiveTime::parse_from_str(raw.get_ref(), "%H:%M").map_err(|_| {
+            let msg = format!(
+                "`{}` is not a time of day; write HH:MM, e.g. 21:00",
+                raw.get_ref()
+            );
+            self.invalid(Some(raw.span()), key, msg)
+        })
+    }
+
+    fn schedule(&self, raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
+        let d = ScheduleConfig::default();
+        let immediate_window = dur_or(raw.immediate_window, d.immediate_window);
+        let max_ahead_span = raw.max_ahead.as_ref().map(Spanned::span);
+        let max_ahead = dur_or(raw.max_ahead, d.max_ahead);
+        if max_ahead < immediate_window {
+            let msg =
+                "is shorter than schedule.immediate_window; make it at least as long".to_owned();
+            return Err(self.invalid(max_ahead_span, "schedule.max_ahead", msg));
+        }
+        Ok(ScheduleConfig {
+            immediate_window,
+            max_ahead,
+        })
+    }
+
+    fn retry(&self, raw: RawRetry) -> Result<RetryConfig, ConfigError> {
+        let d = RetryConfig::default();
+        let max_attempts = match raw.max_attempts {
+            None => d.max_attempts,
+            Some(m) if *m.get_ref() == 0 => {
+                let msg = "must be at least 1 (1 means no retries)".to_owned();
+                return Err(self.invalid(Some(m.span()), "retry.max_attempts", msg));
+            }
+            Some(m) => m.into_inner(),
+        };
+        let initial = self.positive_or(raw.initial, "retry.initial", d.initial)?;
+        let max_span = raw.max.as_ref().map(Spanned::span);
+        let max = dur_or(raw.max, d.max);
+        if initial > max {
+            let msg = "is shorter than retry.initial; make it at least as long".to_owned();
+            return Err(self.invalid(max_span, "retry.max", msg));
+        }
+        Ok(RetryConfig {
+            max_attempts,
+            initial,
+            max,
+        })
+    }
+}
+
+fn dur_or(raw: Dur, default: Duration) -> Duration {
+    raw.map_or(default, |d| d.into_inner().0)
+}
+
+/// A table key as it would be written in TOML: bare when it can be, quoted otherwise.
+fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_names_that_are_not_bare_keys_are_quoted_in_messages() {
+        assert_eq!(toml_key("whatsapp-nl_2"), "whatsapp-nl_2");
+        assert_eq!(toml_key("my channel"), "\"my channel\"");
+    }
+}
