@@ -57,7 +57,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, DurationError> {
 /// A duration that is not a whole number of milliseconds cannot be written in the config
 /// form; it is shown in Rust's debug form (`1.5µs`) instead.
 pub fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos() % 1_000_000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
         return format!("{d:?}");
     }
     let ms = d.as_millis();
@@ -66,7 +66,7 @@ pub fn format_duration(d: Duration) -> String {
     }
     for (name, unit_ms) in UNITS {
         let unit_ms = u128::from(unit_ms);
-        if ms % unit_ms == 0 {
+        if ms.is_multiple_of(unit_ms) {
             return format!("{}{name}", ms / unit_ms);
         }
     }
@@ -99,7 +99,9 @@ impl<'de> Deserialize<'de> for ConfigDuration {
             type Value = ConfigDuration;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration string such as \"500ms\", \"90s\", \"10m\", \"36h\" or \"35d\"")
+                f.write_str(
+                    "a duration string such as \"500ms\", \"90s\", \"10m\", \"36h\" or \"35d\"",
+                )
             }
 
             fn visit_str<E: de::Error>(self, s: &str) -> Result<ConfigDuration, E> {
@@ -155,9 +157,15 @@ mod tests {
     #[test]
     fn a_duration_that_overflows_is_too_large() {
         let huge = format!("{}d", u64::MAX / 1000);
-        assert_eq!(parse_duration(&huge), Err(DurationError::TooLarge(huge.clone())));
+        assert_eq!(
+            parse_duration(&huge),
+            Err(DurationError::TooLarge(huge.clone()))
+        );
         let past_u64 = "99999999999999999999999s";
-        assert!(matches!(parse_duration(past_u64), Err(DurationError::TooLarge(_))));
+        assert!(matches!(
+            parse_duration(past_u64),
+            Err(DurationError::TooLarge(_))
+        ));
     }
 
     #[test]
@@ -178,7 +186,17 @@ mod tests {
 
     #[test]
     fn formatted_durations_parse_back_to_the_same_value() {
-        for ms in [0, 1, 999, 1000, 60_000, 90_000, 3_600_000, 86_400_000, 123_456_789] {
+        for ms in [
+            0,
+            1,
+            999,
+            1000,
+            60_000,
+            90_000,
+            3_600_000,
+            86_400_000,
+            123_456_789,
+        ] {
             let d = Duration::from_millis(ms);
             assert_eq!(parse_duration(&format_duration(d)), Ok(d));
         }

@@ -10,7 +10,9 @@ pub fn utc_text(t: DateTime<Utc>) -> String {
 
 /// Parses a timestamp written by [`utc_text`] (or any RFC 3339 text) back to UTC.
 pub fn parse_utc_text(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "msgspool", version, about = "Scheduled WhatsApp messages through Bird's Channels API")]
+#[command(
+    name = "msgspool",
+    version,
+    about = "Scheduled WhatsApp messages through Bird's Channels API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,7 +34,9 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// Loads `--config FILE`, or the built-in config when none is given.
-pub fn load_config(path: Option<&PathBuf>) -> Result<crate::config::Config, crate::config::ConfigError> {
+pub fn load_config(
+    path: Option<&PathBuf>,
+) -> Result<crate::config::Config, crate::config::ConfigError> {
     match path {
         Some(p) => crate::config::Config::load(p),
         None => Ok(crate::config::Config::builtin()),

@@ -87,7 +87,10 @@ impl Place {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     // Count characters by skipping UTF-8 continuation bytes.
     let col = before[line_start..]
         .iter()
@@ -124,13 +127,19 @@ fn reword(message: &str) -> String {
         // "`x`, expected one of `a`, `b`" or "`x`, there are no fields"
         return match rest.split_once(", expected ") {
             Some((key, expected)) => format!("unknown key {key}; expected {expected}"),
-            None => format!("unknown key {}; remove it", rest.split(',').next().unwrap_or(rest)),
+            None => format!(
+                "unknown key {}; remove it",
+                rest.split(',').next().unwrap_or(rest)
+            ),
         };
     }
     if let Some(key) = one_line.strip_prefix("missing field ") {
         return format!("missing key {key}; add it");
     }
+    // Integer types are serde's names for them; say what to write instead.
     one_line
+        .replace(", expected u32", "; write a whole number, 0 or more")
+        .replace(", expected usize", "; write a whole number, 0 or more")
 }
 
 #[cfg(test)]
@@ -160,6 +169,9 @@ mod tests {
             "unknown key `spol`; expected one of `spool`, `database`"
         );
         assert_eq!(reword("missing field `id`"), "missing key `id`; add it");
-        assert_eq!(reword("invalid string\nexpected `\"`"), "invalid string; expected `\"`");
+        assert_eq!(
+            reword("invalid string\nexpected `\"`"),
+            "invalid string; expected `\"`"
+        );
     }
 }

@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +17,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use toml::Spanned;
 
+use super::base_url::check_base_url;
 use super::error::{self, ConfigError, Place};
 use super::{
     BirdConfig, Channel, ChannelKind, ChannelQuietHours, Config, QuietHours, RetryConfig,
@@ -187,7 +187,8 @@ impl Checker<'_> {
         match raw {
             None => Ok(PathBuf::from(default)),
             Some(p) if p.get_ref().as_os_str().is_empty() => {
-                let msg = format!("the path is empty; give a path or remove the key for `{default}`");
+                let msg =
+                    format!("the path is empty; give a path or remove the key for `{default}`");
                 Err(self.invalid(Some(p.span()), key, msg))
             }
             Some(p) => Ok(p.into_inner()),
@@ -213,7 +214,8 @@ impl Checker<'_> {
         };
         let workspace_id = match raw.workspace_id {
             Some(w) if w.get_ref().trim().is_empty() => {
-                let msg = "is empty; set it to your Bird workspace id (remove it only for a dry run)";
+                let msg =
+                    "is empty; set it to your Bird workspace id (remove it only for a dry run)";
                 return Err(self.invalid(Some(w.span()), "bird.workspace_id", msg.to_owned()));
             }
             w => w.map(Spanned::into_inner),
@@ -315,7 +317,10 @@ impl Checker<'_> {
 
     fn time_of_day(&self, raw: &Spanned<String>, key: &str) -> Result<NaiveTime, ConfigError> {
         NaiveTime::parse_from_str(raw.get_ref(), "%H:%M").map_err(|_| {
-            let msg = format!("`{}` is not a time of day; write HH:MM, e.g. 21:00", raw.get_ref());
+            let msg = format!(
+                "`{}` is not a time of day; write HH:MM, e.g. 21:00",
+                raw.get_ref()
+            );
             self.invalid(Some(raw.span()), key, msg)
         })
     }
@@ -326,7 +331,8 @@ impl Checker<'_> {
         let max_ahead_span = raw.max_ahead.as_ref().map(Spanned::span);
         let max_ahead = dur_or(raw.max_ahead, d.max_ahead);
         if max_ahead < immediate_window {
-            let msg = "is shorter than schedule.immediate_window; make it at least as long".to_owned();
+            let msg =
+                "is shorter than schedule.immediate_window; make it at least as long".to_owned();
             return Err(self.invalid(max_ahead_span, "schedule.max_ahead", msg));
         }
         Ok(ScheduleConfig {
@@ -370,121 +376,16 @@ fn toml_key(name: &str) -> String {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { name.to_owned() } else { format!("{name:?}") }
-}
-
-/// Accepts `https://HOST[:PORT][/PATH]`, or `http://` when HOST is a loopback address
-/// (127.0.0.0/8, `[::1]`, `localhost`); returns it without trailing slashes.
-fn check_base_url(url: &str) -> Result<String, String> {
-    let hint = "write it as https://HOST[:PORT][/PATH], e.g. https://api.bird.com";
-    let not_url = || format!("`{url}` is not a URL; {hint}");
-    if url.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(not_url());
-    }
-    let (scheme, rest) = url.split_once("://").ok_or_else(not_url)?;
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    if authority.contains(['?', '#']) || path.contains(['?', '#']) {
-        return Err(format!("`{url}` has a query or fragment; {hint}"));
-    }
-    if authority.contains('@') {
-        return Err(format!(
-            "`{url}` has credentials in it; remove them (the access key goes in bird.access_key_file)"
-        ));
-    }
-    let host = host_of(authority).ok_or_else(not_url)?;
-    match scheme.to_ascii_lowercase().as_str() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => {
-            return Err(format!(
-                "`{url}` is plain http to a host that is not loopback; use https \
-                 (http is allowed only for 127.0.0.0/8, [::1] and localhost)"
-            ));
-        }
-        _ => return Err(format!("`{url}` has scheme `{scheme}`; {hint}")),
-    }
-    Ok(url.trim_end_matches('/').to_owned())
-}
-
-/// The host of `HOST[:PORT]` or `[V6][:PORT]`, checking the port; `None` when malformed.
-fn host_of(authority: &str) -> Option<&str> {
-    let (host, port) = if authority.starts_with('[') {
-        let close = authority.find(']')?;
-        let (host, after) = authority.split_at(close + 1);
-        (host, if after.is_empty() { None } else { Some(after.strip_prefix(':')?) })
+    if bare {
+        name.to_owned()
     } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        }
-    };
-    let port_ok = port.is_none_or(|p| p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok_and(|n| n > 0));
-    (!host.is_empty() && port_ok).then_some(host)
-}
-
-fn is_loopback(host: &str) -> bool {
-    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback());
+        format!("{name:?}")
     }
-    host.eq_ignore_ascii_case("localhost")
-        || host.eq_ignore_ascii_case("localhost.")
-        || host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_hosts_may_use_plain_http() {
-        for url in [
-            "http://127.0.0.1:8080",
-            "http://127.8.9.10/",
-            "http://localhost:3000/bird",
-            "http://LOCALHOST",
-            "http://[::1]:9000",
-        ] {
-            assert!(check_base_url(url).is_ok(), "{url}");
-        }
-    }
-
-    #[test]
-    fn every_other_host_needs_https() {
-        for url in [
-            "http://api.bird.com",
-            "http://128.0.0.1",
-            "http://[::2]",
-            "http://localhost.evil.com",
-            "http://127.0.0.1.nip.io",
-        ] {
-            let msg = check_base_url(url).unwrap_err();
-            assert!(msg.contains("use https"), "{url}: {msg}");
-        }
-    }
-
-    #[test]
-    fn malformed_urls_are_refused_with_the_expected_form() {
-        for url in [
-            "api.bird.com",
-            "https://",
-            "https://:443",
-            "https://api.bird.com:99999",
-            "https://api.bird.com:x",
-            "ftp://api.bird.com",
-            "https://api.bird.com?x=1",
-            "https://u:p@api.bird.com",
-            "https://api.bird.com /x",
-            "https://[::1",
-        ] {
-            assert!(check_base_url(url).is_err(), "{url}");
-        }
-    }
-
-    #[test]
-    fn trailing_slashes_are_removed_and_paths_kept() {
-        assert_eq!(check_base_url("https://api.bird.com/").as_deref(), Ok("https://api.bird.com"));
-        assert_eq!(check_base_url("http://127.0.0.1:1/p//").as_deref(), Ok("http://127.0.0.1:1/p"));
-    }
 
     #[test]
     fn channel_names_that_are_not_bare_keys_are_quoted_in_messages() {

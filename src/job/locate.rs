@@ -209,7 +209,10 @@ mod tests {
         let span = map.span_of(&path).expect("found");
         assert_eq!(line_col(TEXT, span.start).line, 5);
         let dotted = FieldPath::parse_dotted("body.text.text");
-        assert_eq!(line_col(TEXT, map.span_of(&dotted).expect("found").start).line, 9);
+        assert_eq!(
+            line_col(TEXT, map.span_of(&dotted).expect("found").start).line,
+            9
+        );
     }
 
     #[test]

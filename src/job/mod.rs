@@ -102,7 +102,12 @@ pub struct JobContext<'a> {
 
 /// Parses and validates a job file. `label` names the file in messages; `default_id` is
 /// the file name without `.toml`, used when the file sets no `id`.
-pub fn parse(label: &str, default_id: &str, text: &str, ctx: &JobContext) -> Result<Job, JobErrors> {
+pub fn parse(
+    label: &str,
+    default_id: &str,
+    text: &str,
+    ctx: &JobContext,
+) -> Result<Job, JobErrors> {
     let map = SourceMap::new(text);
     let diag = |path: &FieldPath, offset: Option<usize>, message: String| {
         let at = offset.or_else(|| map.span_of(path).map(|s| s.start));
@@ -205,4 +210,3 @@ pub fn sha256_hex(text: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
-

@@ -102,7 +102,9 @@ fn unsupported_reason(kind: &str) -> Option<String> {
                 "WhatsApp {kind:?} messages are not supported by Bird's Channels API. {supported}"
             ))
         }
-        "sticker" => Some(format!("stickers are sent as type = \"image\". {supported}")),
+        "sticker" => Some(format!(
+            "stickers are sent as type = \"image\". {supported}"
+        )),
         "audio" | "video" | "document" => Some(format!(
             "{kind} is sent as type = \"file\" with its contentType. {supported}"
         )),
@@ -125,7 +127,11 @@ fn present_members(body: &Body) -> Vec<&'static str> {
         ("permission_request", body.permission_request.is_some()),
         ("template", body.template.is_some()),
     ];
-    flags.iter().filter(|(_, on)| *on).map(|(k, _)| *k).collect()
+    flags
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| *k)
+        .collect()
 }
 
 fn check_text(text: Option<&str>, path: &FieldPath, max: usize, p: &mut Problems) {
@@ -169,7 +175,10 @@ fn check_url(url: Option<&str>, path: &FieldPath, what: &str, p: &mut Problems) 
 
 fn check_media_list(items: Option<&[Media]>, path: &FieldPath, what: &str, p: &mut Problems) {
     match items {
-        None => p.add(path.clone(), format!("{what} is required: add at least one")),
+        None => p.add(
+            path.clone(),
+            format!("{what} is required: add at least one"),
+        ),
         Some([]) => p.add(
             path.clone(),
             format!("{what} is empty: add at least one with mediaUrl"),
@@ -281,10 +290,7 @@ fn check_actions(actions: Option<&[Action]>, path: &FieldPath, text_body: bool, 
 fn check_action<'a>(a: &'a Action, path: &FieldPath, p: &mut Problems) -> Option<&'a str> {
     let kinds = "reply, postback, link, locationRequest";
     let Some(kind) = a.kind.as_deref() else {
-        p.add(
-            path.clone(),
-            format!("action needs `type`: one of {kinds}"),
-        );
+        p.add(path.clone(), format!("action needs `type`: one of {kinds}"));
         return None;
     };
     let member_present = match kind {
@@ -350,7 +356,10 @@ fn check_action<'a>(a: &'a Action, path: &FieldPath, p: &mut Problems) -> Option
 
 fn check_button(b: &ButtonAction, path: &FieldPath, max_text: usize, p: &mut Problems) {
     match b.text.as_deref() {
-        None | Some("") => p.add(path.clone(), "the action needs `text`: what the button says"),
+        None | Some("") => p.add(
+            path.clone(),
+            "the action needs `text`: what the button says",
+        ),
         Some(t) if t.chars().count() > max_text => p.add(
             path.key("text"),
             format!("{t:?} is longer than the {max_text} characters WhatsApp shows"),
@@ -414,7 +423,10 @@ fn check_list(l: &ListBody, path: &FieldPath, p: &mut Problems) {
             if sections.len() > MAX_SECTIONS {
                 p.add(
                     sp.clone(),
-                    format!("WhatsApp allows at most {MAX_SECTIONS} sections in a list, found {}", sections.len()),
+                    format!(
+                        "WhatsApp allows at most {MAX_SECTIONS} sections in a list, found {}",
+                        sections.len()
+                    ),
                 );
             }
             for (i, s) in sections.iter().enumerate() {
@@ -446,18 +458,30 @@ fn check_section(s: &Item, path: &FieldPath, p: &mut Problems) {
 
 fn check_rows(rows: &[Action], path: &FieldPath, p: &mut Problems) {
     if rows.is_empty() {
-        p.add(path.clone(), "add at least one row (a reply or postback action)");
+        p.add(
+            path.clone(),
+            "add at least one row (a reply or postback action)",
+        );
     }
     for (i, row) in rows.iter().enumerate() {
         let rp = path.index(i);
         match check_row_kind(row, &rp, p) {
-            Some(b) => check_button(b, &rp.key(row.kind.as_deref().unwrap_or("reply")), MAX_ROW_TITLE, p),
+            Some(b) => check_button(
+                b,
+                &rp.key(row.kind.as_deref().unwrap_or("reply")),
+                MAX_ROW_TITLE,
+                p,
+            ),
             None => continue,
         }
     }
 }
 
-fn check_row_kind<'a>(row: &'a Action, path: &FieldPath, p: &mut Problems) -> Option<&'a ButtonAction> {
+fn check_row_kind<'a>(
+    row: &'a Action,
+    path: &FieldPath,
+    p: &mut Problems,
+) -> Option<&'a ButtonAction> {
     let found = match row.kind.as_deref() {
         Some("reply") => row.reply.as_ref(),
         Some("postback") => row.postback.as_ref(),
@@ -482,7 +506,10 @@ fn check_carousel(c: &CarouselBody, path: &FieldPath, p: &mut Problems) {
     if !CAROUSEL_CARDS.contains(&cards.len()) {
         p.add(
             ip.clone(),
-            format!("WhatsApp carousels have 2 to 10 cards, found {}", cards.len()),
+            format!(
+                "WhatsApp carousels have 2 to 10 cards, found {}",
+                cards.len()
+            ),
         );
     }
     let mut kinds = Vec::new();
@@ -491,12 +518,20 @@ fn check_carousel(c: &CarouselBody, path: &FieldPath, p: &mut Problems) {
         if card.title.as_deref().is_none_or(str::is_empty) {
             p.add(cp.clone(), "each carousel card needs a `title`");
         }
-        check_url(card.media_url.as_deref(), &cp.key("mediaUrl"), "mediaUrl", p);
+        check_url(
+            card.media_url.as_deref(),
+            &cp.key("mediaUrl"),
+            "mediaUrl",
+            p,
+        );
         if let Some(url) = &card.media_url {
             kinds.push((i, media_kind(url)));
         }
         let actions = card.actions.as_deref().unwrap_or_default();
-        let links = actions.iter().filter(|a| a.kind.as_deref() == Some("link")).count();
+        let links = actions
+            .iter()
+            .filter(|a| a.kind.as_deref() == Some("link"))
+            .count();
         if actions.len() != 1 || links != 1 {
             p.add(
                 cp.key("actions"),
@@ -519,7 +554,11 @@ fn check_carousel(c: &CarouselBody, path: &FieldPath, p: &mut Problems) {
 
 /// Guesses image or video from a media URL's extension (WhatsApp carousels need one kind).
 fn media_kind(url: &str) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
     if [".mp4", ".3gp", ".mov", ".webm", ".mkv"]
         .iter()
         .any(|ext| path.ends_with(ext))

@@ -296,7 +296,9 @@ fn check_tags(file: &JobFile, p: &mut Problems) {
         } else if tag.chars().count() > 50 || !ok_chars {
             p.add(
                 path.index(i),
-                format!("tag {tag:?} must be 1 to 50 characters of letters, digits, '-', '_' and spaces"),
+                format!(
+                    "tag {tag:?} must be 1 to 50 characters of letters, digits, '-', '_' and spaces"
+                ),
             );
         }
         let lower = tag.to_lowercase();
@@ -385,4 +387,3 @@ fn check_reply_to(file: &JobFile, p: &mut Problems) {
         ),
     }
 }
-

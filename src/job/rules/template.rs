@@ -8,7 +8,9 @@ use crate::job::model::{Raw, Template, TemplateParameter};
 const PARAMETER_TYPES: &str = "string, number, boolean, object, sectionList";
 
 pub fn check(t: &Template, path: &FieldPath, p: &mut Problems) {
-    if t.project_id.as_deref().is_none_or(str::is_empty) && t.name.as_deref().is_none_or(str::is_empty) {
+    if t.project_id.as_deref().is_none_or(str::is_empty)
+        && t.name.as_deref().is_none_or(str::is_empty)
+    {
         p.add(
             path.clone(),
             "a template needs `projectId` (with `version`) or `name` to say which template to send",
@@ -29,7 +31,10 @@ pub fn check(t: &Template, path: &FieldPath, p: &mut Problems) {
     if let Some(utm) = &t.utm_parameters {
         let up = path.key("utmParameters");
         if !(1..=8).contains(&utm.len()) {
-            p.add(up.clone(), format!("utmParameters takes 1 to 8 entries, found {}", utm.len()));
+            p.add(
+                up.clone(),
+                format!("utmParameters takes 1 to 8 entries, found {}", utm.len()),
+            );
         }
         for (i, u) in utm.iter().enumerate() {
             let ip = up.index(i);
@@ -38,13 +43,18 @@ pub fn check(t: &Template, path: &FieldPath, p: &mut Problems) {
             }
             match (&u.value, &u.reference) {
                 (Some(v), None) if (1..=100).contains(&v.chars().count()) => {}
-                (Some(_), None) => p.add(ip.key("value"), "a UTM value must be 1 to 100 characters"),
+                (Some(_), None) => {
+                    p.add(ip.key("value"), "a UTM value must be 1 to 100 characters")
+                }
                 (None, Some(r)) if r == "platform_name" || r == "channel_name" => {}
                 (None, Some(_)) => p.add(
                     ip.key("reference"),
                     "a UTM reference is \"platform_name\" or \"channel_name\"",
                 ),
-                _ => p.add(ip, "a UTM parameter has `key` and either `value` or `reference`"),
+                _ => p.add(
+                    ip,
+                    "a UTM parameter has `key` and either `value` or `reference`",
+                ),
             }
         }
     }
@@ -62,7 +72,10 @@ pub fn check(t: &Template, path: &FieldPath, p: &mut Problems) {
 
 fn check_parameter(param: &TemplateParameter, path: &FieldPath, p: &mut Problems) {
     if param.key.is_empty() {
-        p.add(path.key("key"), "a template parameter needs a non-empty `key`");
+        p.add(
+            path.key("key"),
+            "a template parameter needs a non-empty `key`",
+        );
     }
     let value = param.value.as_ref();
     let expected = match param.kind.as_str() {
@@ -71,7 +84,8 @@ fn check_parameter(param: &TemplateParameter, path: &FieldPath, p: &mut Problems
         "boolean" => value.is_none_or(Raw::is_bool),
         "object" => value.is_none_or(Raw::is_table),
         "sectionList" => value.is_none_or(is_section_list),
-        "timeslotList" | "productSections" | "productList" | "shippingMethodList" | "lineItemList" => {
+        "timeslotList" | "productSections" | "productList" | "shippingMethodList"
+        | "lineItemList" => {
             p.add(
                 path.key("type"),
                 format!(
@@ -101,7 +115,10 @@ fn check_parameter(param: &TemplateParameter, path: &FieldPath, p: &mut Problems
     if !expected {
         p.add(
             path.key("value"),
-            format!("a parameter of type {:?} needs a value of that type", param.kind),
+            format!(
+                "a parameter of type {:?} needs a value of that type",
+                param.kind
+            ),
         );
     }
 }
