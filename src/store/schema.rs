@@ -1,0 +1,265 @@
+//! The database's shape: connection settings, numbered migrations and the views.
+//!
+//! Owns: the pragmas every connection gets, the `schema_version` table and the migrations.
+//! The schema is a user interface: operators read it with `sqlite3`, so names are plain
+//! words, states are lower-case words enforced by CHECK constraints, timestamps are
+//! `YYYY-MM-DDTHH:MM:SS.sssZ` text (their shape is checked too), and three views answer the
+//! usual questions: `upcoming`, `failures`, `recent_activity`.
+//!
+//! Trusts: SQLite to run each migration and its `schema_version` row in one transaction.
+//!
+//! Guarantees: a database is migrated forward one numbered step at a time, all steps in
+//! one `BEGIN IMMEDIATE` transaction (all or nothing). A database whose version is newer
+//! than [`KNOWN_VERSION`] is refused before anything is written: never downgraded. A
+//! shipped migration is never edited; a change is a new, higher-numbered one.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+
+use super::StoreError;
+use crate::timefmt::utc_text;
+
+/// One step of the schema's history.
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order; `version` counts up from 1 without gaps.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
+    sql: V1_INITIAL,
+}];
+
+/// The newest schema version this binary knows.
+pub const KNOWN_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+/// The WAL may grow past this between checkpoints, but is truncated back to it after.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Applied migrations, one row each; the database's version is the highest.
+const CREATE_SCHEMA_VERSION: &str = "
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY,
+    applied_at  TEXT NOT NULL,
+    applied_by  TEXT NOT NULL,
+    description TEXT NOT NULL
+);";
+
+const V1_INITIAL: &str = "
+CREATE TABLE jobs (
+    id          TEXT PRIMARY KEY NOT NULL,
+    channel     TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('once', 'cron')),
+    cron        TEXT,
+    timezone    TEXT,
+    until_at    TEXT CHECK (until_at GLOB '????-??-??T??:??:??.???Z'),
+    source_name TEXT NOT NULL,
+    source_text TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'active'
+                CHECK (state IN ('active', 'finished', 'canceled')),
+    created_at  TEXT NOT NULL CHECK (created_at GLOB '????-??-??T??:??:??.???Z'),
+    updated_at  TEXT NOT NULL CHECK (updated_at GLOB '????-??-??T??:??:??.???Z'),
+    CHECK ((kind = 'cron') = (cron IS NOT NULL))
+);
+
+CREATE TABLE sends (
+    id              INTEGER PRIMARY KEY,
+    job_id          TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    occurrence_at   TEXT NOT NULL CHECK (occurrence_at GLOB '????-??-??T??:??:??.???Z'),
+    due_at          TEXT NOT NULL CHECK (due_at GLOB '????-??-??T??:??:??.???Z'),
+    expires_at      TEXT NOT NULL CHECK (expires_at GLOB '????-??-??T??:??:??.???Z'),
+    state           TEXT NOT NULL DEFAULT 'scheduled'
+                    CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled')),
+    attempts        INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_attempt_at TEXT CHECK (next_attempt_at GLOB '????-??-??T??:??:??.???Z'),
+    payload         TEXT NOT NULL CHECK (json_valid(payload)),
+    reference       TEXT NOT NULL,
+    bird_message_id TEXT,
+    bird_status     TEXT,
+    last_error      TEXT,
+    error_code      TEXT,
+    error_message   TEXT,
+    error_details   TEXT CHECK (error_details IS NULL OR json_valid(error_details)),
+    claimed_at      TEXT CHECK (claimed_at GLOB '????-??-??T??:??:??.???Z'),
+    finished_at     TEXT CHECK (finished_at GLOB '????-??-??T??:??:??.???Z'),
+    created_at      TEXT NOT NULL CHECK (created_at GLOB '????-??-??T??:??:??.???Z'),
+    updated_at      TEXT NOT NULL CHECK (updated_at GLOB '????-??-??T??:??:??.???Z'),
+    UNIQUE (job_id, occurrence_at),
+    CHECK (state <> 'scheduled' OR next_attempt_at IS NOT NULL)
+);
+
+-- The dispatcher's question (the earliest scheduled send) and the count per state.
+CREATE INDEX sends_by_state_and_next_attempt ON sends (state, next_attempt_at);
+
+CREATE TABLE attempts (
+    id          INTEGER PRIMARY KEY,
+    send_id     INTEGER NOT NULL REFERENCES sends (id) ON DELETE CASCADE,
+    started_at  TEXT NOT NULL CHECK (started_at GLOB '????-??-??T??:??:??.???Z'),
+    finished_at TEXT NOT NULL CHECK (finished_at GLOB '????-??-??T??:??:??.???Z'),
+    http_status INTEGER CHECK (http_status BETWEEN 100 AND 999),
+    outcome     TEXT NOT NULL CHECK (outcome IN
+                ('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'expired', 'interrupted')),
+    error       TEXT
+);
+
+CREATE INDEX attempts_by_send ON attempts (send_id);
+CREATE INDEX attempts_by_start ON attempts (started_at);
+
+CREATE TABLE rejections (
+    id          INTEGER PRIMARY KEY,
+    file_name   TEXT NOT NULL,
+    rejected_at TEXT NOT NULL CHECK (rejected_at GLOB '????-??-??T??:??:??.???Z'),
+    error       TEXT NOT NULL
+);
+
+CREATE TABLE events (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL CHECK (at GLOB '????-??-??T??:??:??.???Z'),
+    kind    TEXT NOT NULL CHECK (kind <> ''),
+    job_id  TEXT REFERENCES jobs (id) ON DELETE SET NULL,
+    detail  TEXT NOT NULL
+);
+
+CREATE INDEX events_by_time ON events (at);
+CREATE INDEX events_by_job ON events (job_id);
+
+-- Sends waiting for their time (or their next retry), earliest first.
+CREATE VIEW upcoming AS
+SELECT s.id AS send_id, s.job_id, j.channel, s.due_at, s.next_attempt_at, s.expires_at,
+       s.attempts, s.last_error, s.reference
+FROM sends s JOIN jobs j ON j.id = s.job_id
+WHERE s.state = 'scheduled'
+ORDER BY s.next_attempt_at, s.id;
+
+-- Sends that ended without being sent, most recent first.
+CREATE VIEW failures AS
+SELECT s.id AS send_id, s.job_id, j.channel, s.state, s.finished_at, s.attempts,
+       s.last_error, s.error_code, s.error_message, s.error_details
+FROM sends s JOIN jobs j ON j.id = s.job_id
+WHERE s.state IN ('failed', 'expired')
+ORDER BY s.finished_at DESC, s.id DESC;
+
+-- Every attempt of the last 24 hours, newest first.
+CREATE VIEW recent_activity AS
+SELECT a.started_at, a.finished_at, a.send_id, s.job_id, j.channel, a.outcome,
+       a.http_status, a.error, s.state AS send_state, s.attempts
+FROM attempts a
+JOIN sends s ON s.id = a.send_id
+JOIN jobs j ON j.id = s.job_id
+WHERE a.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')
+ORDER BY a.started_at DESC, a.id DESC;
+";
+
+/// Opens the read-write connection (creating the file) with msgspool's pragmas.
+pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(busy_timeout).map_err(open_error)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(open_error)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            reason: format!(
+                "SQLite would not switch to WAL mode (journal_mode stays {mode}); keep the database on a local file system"
+            ),
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_error)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(open_error)?;
+    conn.query_row(
+        &format!("PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}"),
+        [],
+        |_| Ok(()),
+    )
+    .map_err(open_error)?;
+    Ok(conn)
+}
+
+/// Opens the read-only connection the reads share.
+pub(super) fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(open_error)?;
+    conn.busy_timeout(busy_timeout).map_err(open_error)?;
+    Ok(conn)
+}
+
+/// Brings the database to [`KNOWN_VERSION`]; returns the version it had before.
+pub(super) fn migrate(
+    conn: &mut Connection,
+    path: &Path,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let migrate_error = |version: i64| {
+        move |e: rusqlite::Error| StoreError::Migrate {
+            path: path.to_path_buf(),
+            version,
+            reason: e.to_string(),
+        }
+    };
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(migrate_error(KNOWN_VERSION))?;
+    tx.execute_batch(CREATE_SCHEMA_VERSION)
+        .map_err(migrate_error(KNOWN_VERSION))?;
+    let found: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(migrate_error(KNOWN_VERSION))?;
+    if found > KNOWN_VERSION {
+        // Dropping `tx` rolls back: a newer database is left exactly as it was.
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known: KNOWN_VERSION,
+        });
+    }
+    for step in MIGRATIONS.iter().filter(|m| m.version > found) {
+        tx.execute_batch(step.sql)
+            .map_err(migrate_error(step.version))?;
+        tx.execute(
+            "INSERT INTO schema_version (version, applied_at, applied_by, description)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                step.version,
+                utc_text(now),
+                concat!("msgspool ", env!("CARGO_PKG_VERSION")),
+                step.description
+            ],
+        )
+        .map_err(migrate_error(step.version))?;
+    }
+    tx.commit().map_err(migrate_error(KNOWN_VERSION))?;
+    if found < KNOWN_VERSION {
+        tracing::info!(
+            path = %path.display(),
+            from = found,
+            to = KNOWN_VERSION,
+            "database schema migrated"
+        );
+    }
+    Ok(found)
+}
