@@ -16,10 +16,14 @@
 //! Supporting pieces: [`config`] (the daemon's TOML config), [`duration`] (`90s`, `10m`, ...),
 //! [`timefmt`] (the UTC text timestamps the database and CLI show).
 
+pub mod bird;
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod dispatch;
 pub mod duration;
 pub mod job;
 pub mod schedule;
+pub mod spool;
 pub mod store;
 pub mod timefmt;

@@ -3,7 +3,8 @@
 
 use std::process::Command;
 
-const CONTACT: &str = "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"+31612345678\"\n";
+const CONTACT: &str =
+    "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"+31612345678\"\n";
 const TEXT_BODY: &str = "[body]\ntype = \"text\"\ntext.text = \"hi\"\n";
 
 struct Outcome {
@@ -64,36 +65,62 @@ fn a_valid_file_passes_with_exit_zero() {
 
 #[test]
 fn a_typo_in_a_top_level_key_names_the_key_and_its_line() {
-    assert_rejected(&job(&["id = \"x\"\ntgas = [\"a\"]\n", CONTACT, TEXT_BODY]), "tgas", 2);
+    assert_rejected(
+        &job(&["id = \"x\"\ntgas = [\"a\"]\n", CONTACT, TEXT_BODY]),
+        "tgas",
+        2,
+    );
     let out = check(&job(&["tgas = [\"a\"]\n", CONTACT, TEXT_BODY]), &[]);
-    assert!(out.stderr.contains("unknown field `tgas`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown field `tgas`"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn a_typo_in_a_nested_table_names_the_key_and_its_line() {
-    let text = job(&[CONTACT, "[body]\ntype = \"text\"\n[body.text]\ntext = \"hi\"\nactoins = []\n"]);
+    let text = job(&[
+        CONTACT,
+        "[body]\ntype = \"text\"\n[body.text]\ntext = \"hi\"\nactoins = []\n",
+    ]);
     assert_rejected(&text, "body.text.actoins", 8);
 }
 
 #[test]
 fn a_typo_inside_an_array_of_tables_names_the_key() {
-    let text = job(&["[[receiver.contacts]]\nidentifierKye = \"phonenumber\"\n", TEXT_BODY]);
+    let text = job(&[
+        "[[receiver.contacts]]\nidentifierKye = \"phonenumber\"\n",
+        TEXT_BODY,
+    ]);
     assert_rejected(&text, "receiver.contacts[0].identifierKye", 2);
 }
 
 #[test]
 fn a_value_of_the_wrong_type_names_the_field() {
-    assert_rejected(&job(&["validity = \"ten\"\n", CONTACT, TEXT_BODY]), "validity", 1);
+    assert_rejected(
+        &job(&["validity = \"ten\"\n", CONTACT, TEXT_BODY]),
+        "validity",
+        1,
+    );
 }
 
 #[test]
 fn an_empty_contacts_array_is_rejected() {
-    assert_rejected(&job(&["receiver.contacts = []\n", TEXT_BODY]), "receiver.contacts", 1);
+    assert_rejected(
+        &job(&["receiver.contacts = []\n", TEXT_BODY]),
+        "receiver.contacts",
+        1,
+    );
 }
 
 #[test]
 fn an_empty_contact_is_rejected() {
-    assert_rejected(&job(&["receiver.contacts = [{}]\n", TEXT_BODY]), "receiver.contacts[0]", 1);
+    assert_rejected(
+        &job(&["receiver.contacts = [{}]\n", TEXT_BODY]),
+        "receiver.contacts[0]",
+        1,
+    );
 }
 
 #[test]
@@ -104,9 +131,18 @@ fn a_missing_receiver_is_rejected() {
 #[test]
 fn a_phone_number_that_is_not_e164_is_rejected() {
     let text = "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"0612345678\"\n";
-    assert_rejected(&job(&[text, TEXT_BODY]), "receiver.contacts[0].identifierValue", 3);
-    let short = "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"+3161\"\n";
-    assert_rejected(&job(&[short, TEXT_BODY]), "receiver.contacts[0].identifierValue", 3);
+    assert_rejected(
+        &job(&[text, TEXT_BODY]),
+        "receiver.contacts[0].identifierValue",
+        3,
+    );
+    let short =
+        "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"+3161\"\n";
+    assert_rejected(
+        &job(&[short, TEXT_BODY]),
+        "receiver.contacts[0].identifierValue",
+        3,
+    );
 }
 
 #[test]
@@ -122,7 +158,11 @@ fn neither_body_nor_template_is_rejected() {
 
 #[test]
 fn a_template_without_project_id_or_name_is_rejected() {
-    assert_rejected(&job(&[CONTACT, "[template]\nlocale = \"en\"\n"]), "template", 4);
+    assert_rejected(
+        &job(&[CONTACT, "[template]\nlocale = \"en\"\n"]),
+        "template",
+        4,
+    );
 }
 
 #[test]
@@ -154,16 +194,28 @@ fn empty_files_are_rejected() {
 
 #[test]
 fn a_body_member_that_does_not_match_the_type_is_rejected() {
-    let text = job(&[CONTACT, TEXT_BODY, "image.images = [{ mediaUrl = \"https://x.test/a.jpg\" }]\n"]);
+    let text = job(&[
+        CONTACT,
+        TEXT_BODY,
+        "image.images = [{ mediaUrl = \"https://x.test/a.jpg\" }]\n",
+    ]);
     assert_rejected(&text, "body.image", 7);
 }
 
 #[test]
 fn a_body_type_of_another_channel_is_rejected_with_the_supported_list() {
-    let text = job(&[CONTACT, "[body]\ntype = \"html\"\nhtml.html = \"<p>x</p>\"\n"]);
+    let text = job(&[
+        CONTACT,
+        "[body]\ntype = \"html\"\nhtml.html = \"<p>x</p>\"\n",
+    ]);
     assert_rejected(&text, "body.type", 5);
     let out = check(&text, &[]);
-    assert!(out.stderr.contains("text, image, file, location, list, carousel"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("text, image, file, location, list, carousel"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -171,14 +223,21 @@ fn a_whatsapp_feature_the_channels_api_lacks_is_rejected() {
     for kind in ["reaction", "product", "contacts"] {
         let text = job(&[CONTACT, &format!("[body]\ntype = \"{kind}\"\n")]);
         assert_rejected(&text, "body.type", 5);
-        assert!(check(&text, &[]).stderr.contains("not supported by Bird's Channels API"));
+        assert!(
+            check(&text, &[])
+                .stderr
+                .contains("not supported by Bird's Channels API")
+        );
     }
 }
 
 #[test]
 fn text_longer_than_4096_characters_is_rejected() {
     let long = "x".repeat(4097);
-    let text = job(&[CONTACT, &format!("[body]\ntype = \"text\"\ntext.text = \"{long}\"\n")]);
+    let text = job(&[
+        CONTACT,
+        &format!("[body]\ntype = \"text\"\ntext.text = \"{long}\"\n"),
+    ]);
     assert_rejected(&text, "body.text.text", 6);
 }
 
@@ -205,9 +264,13 @@ fn an_action_of_another_channel_is_rejected() {
 fn list_with_sections(sections: usize, rows_each: usize) -> String {
     let mut s = job(&[CONTACT, "[body]\ntype = \"list\"\nlist.text = \"choose\"\n"]);
     for i in 0..sections {
-        s.push_str(&format!("[[body.list.items]]\ntitle = \"s{i}\"\nactions = [\n"));
+        s.push_str(&format!(
+            "[[body.list.items]]\ntitle = \"s{i}\"\nactions = [\n"
+        ));
         for j in 0..rows_each {
-            s.push_str(&format!("  {{ type = \"reply\", reply = {{ text = \"r{i}-{j}\" }} }},\n"));
+            s.push_str(&format!(
+                "  {{ type = \"reply\", reply = {{ text = \"r{i}-{j}\" }} }},\n"
+            ));
         }
         s.push_str("]\n");
     }
@@ -248,7 +311,11 @@ fn carousel(cards: &[(&str, &str)]) -> String {
 
 #[test]
 fn a_carousel_with_one_card_is_rejected() {
-    assert_rejected(&carousel(&[("a", "https://x.test/a.jpg")]), "body.carousel.items", 6);
+    assert_rejected(
+        &carousel(&[("a", "https://x.test/a.jpg")]),
+        "body.carousel.items",
+        6,
+    );
 }
 
 #[test]
@@ -276,7 +343,10 @@ fn a_carousel_card_needs_exactly_one_link_action() {
 
 #[test]
 fn a_location_needs_both_coordinates_in_range() {
-    let missing = job(&[CONTACT, "[body]\ntype = \"location\"\nlocation.coordinates = { latitude = 52.1 }\n"]);
+    let missing = job(&[
+        CONTACT,
+        "[body]\ntype = \"location\"\nlocation.coordinates = { latitude = 52.1 }\n",
+    ]);
     assert_rejected(&missing, "body.location.coordinates", 6);
     let out_of_range = job(&[
         CONTACT,
@@ -287,15 +357,27 @@ fn a_location_needs_both_coordinates_in_range() {
 
 #[test]
 fn scheduled_for_more_than_35_days_ahead_is_rejected() {
-    let text = job(&["scheduledFor = \"2027-01-05T09:00:00+01:00\"\n", CONTACT, TEXT_BODY]);
+    let text = job(&[
+        "scheduledFor = \"2027-01-05T09:00:00+01:00\"\n",
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_rejected_with(&text, &["--now", "2026-11-23T12:00:00Z"], "scheduledFor", 1);
-    let ok = job(&["scheduledFor = \"2026-12-20T09:00:00+01:00\"\n", CONTACT, TEXT_BODY]);
+    let ok = job(&[
+        "scheduledFor = \"2026-12-20T09:00:00+01:00\"\n",
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_eq!(check(&ok, &["--now", "2026-11-23T12:00:00Z"]).code, 0);
 }
 
 #[test]
 fn scheduled_for_without_an_offset_is_rejected() {
-    let text = job(&["scheduledFor = \"2026-12-01T09:00:00\"\n", CONTACT, TEXT_BODY]);
+    let text = job(&[
+        "scheduledFor = \"2026-12-01T09:00:00\"\n",
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_rejected(&text, "scheduledFor", 1);
 }
 
@@ -319,31 +401,55 @@ fn duplicate_tags_after_lower_casing_are_rejected() {
 
 #[test]
 fn a_blank_tag_is_rejected() {
-    assert_rejected(&job(&["tags = [\"  \"]\n", CONTACT, TEXT_BODY]), "tags[0]", 1);
+    assert_rejected(
+        &job(&["tags = [\"  \"]\n", CONTACT, TEXT_BODY]),
+        "tags[0]",
+        1,
+    );
 }
 
 #[test]
 fn more_than_ten_tags_are_rejected() {
     let tags: Vec<String> = (0..11).map(|i| format!("\"t{i}\"")).collect();
-    let text = job(&[&format!("tags = [{}]\n", tags.join(", ")), CONTACT, TEXT_BODY]);
+    let text = job(&[
+        &format!("tags = [{}]\n", tags.join(", ")),
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_rejected(&text, "tags", 1);
 }
 
 #[test]
 fn top_level_short_links_without_a_domain_are_rejected() {
-    assert_rejected(&job(&["shortLinks = {}\n", CONTACT, TEXT_BODY]), "shortLinks", 1);
+    assert_rejected(
+        &job(&["shortLinks = {}\n", CONTACT, TEXT_BODY]),
+        "shortLinks",
+        1,
+    );
 }
 
 #[test]
 fn reply_to_needs_an_id_and_a_known_type() {
-    assert_rejected(&job(&["replyTo = { id = \"m1\" }\n", CONTACT, TEXT_BODY]), "replyTo", 1);
-    let bad = job(&["[replyTo]\nid = \"m1\"\ntype = \"email\"\n", CONTACT, TEXT_BODY]);
+    assert_rejected(
+        &job(&["replyTo = { id = \"m1\" }\n", CONTACT, TEXT_BODY]),
+        "replyTo",
+        1,
+    );
+    let bad = job(&[
+        "[replyTo]\nid = \"m1\"\ntype = \"email\"\n",
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_rejected(&bad, "replyTo.type", 3);
 }
 
 #[test]
 fn a_negative_validity_is_rejected() {
-    assert_rejected(&job(&["validity = -1\n", CONTACT, TEXT_BODY]), "validity", 1);
+    assert_rejected(
+        &job(&["validity = -1\n", CONTACT, TEXT_BODY]),
+        "validity",
+        1,
+    );
 }
 
 #[test]
@@ -363,14 +469,26 @@ fn cron_and_scheduled_for_together_are_rejected() {
 
 #[test]
 fn a_bad_cron_pattern_or_time_zone_is_rejected() {
-    assert_rejected(&job(&["cron = \"61 * * * *\"\n", CONTACT, TEXT_BODY]), "cron", 1);
-    let tz = job(&["cron = \"0 9 * * *\"\ntimezone = \"Mars/Olympus\"\n", CONTACT, TEXT_BODY]);
+    assert_rejected(
+        &job(&["cron = \"61 * * * *\"\n", CONTACT, TEXT_BODY]),
+        "cron",
+        1,
+    );
+    let tz = job(&[
+        "cron = \"0 9 * * *\"\ntimezone = \"Mars/Olympus\"\n",
+        CONTACT,
+        TEXT_BODY,
+    ]);
     assert_rejected(&tz, "timezone", 2);
 }
 
 #[test]
 fn an_unknown_channel_is_rejected() {
-    assert_rejected(&job(&["channel = \"sms\"\n", CONTACT, TEXT_BODY]), "channel", 1);
+    assert_rejected(
+        &job(&["channel = \"sms\"\n", CONTACT, TEXT_BODY]),
+        "channel",
+        1,
+    );
 }
 
 #[test]
@@ -378,7 +496,11 @@ fn every_problem_in_a_file_is_reported_not_just_the_first() {
     let text = job(&["tags = [\"a\", \"A\"]\nvalidity = -5\n", CONTACT, TEXT_BODY]);
     let out = check(&text, &[]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("tags[1]") && out.stderr.contains("validity"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tags[1]") && out.stderr.contains("validity"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -11,7 +11,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn validator() -> jsonschema::Validator {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/bird/send-message-request.schema.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/bird/send-message-request.schema.json"
+    );
     let text = std::fs::read_to_string(path).expect("Bird's request schema beside the repo");
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::options()
@@ -41,7 +44,12 @@ fn every_example_schedule_checks_and_its_payload_validates() {
         .args(&files)
         .output()
         .expect("run msgspool check");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), files.len(), "one JSON line per file");
@@ -58,7 +66,8 @@ fn every_example_schedule_checks_and_its_payload_validates() {
 #[test]
 fn the_schema_check_itself_rejects_a_bad_payload() {
     let v = validator();
-    let bad = serde_json::json!({"receiver": {"contacts": []}, "body": {"type": "text", "text": {}}});
+    let bad =
+        serde_json::json!({"receiver": {"contacts": []}, "body": {"type": "text", "text": {}}});
     assert!(!violations(&v, &bad).is_empty());
 }
 
@@ -74,7 +83,12 @@ fn url() -> impl Strategy<Value = String> {
 
 fn actions() -> impl Strategy<Value = Vec<toml::Value>> {
     prop::collection::vec(
-        (any::<bool>(), short_text(20), "[a-z]{0,8}", prop::option::of(short_text(72))),
+        (
+            any::<bool>(),
+            short_text(20),
+            "[a-z]{0,8}",
+            prop::option::of(short_text(72)),
+        ),
         0..=3,
     )
     .prop_map(|items| {

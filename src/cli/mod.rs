@@ -4,6 +4,7 @@
 //! returns. Output to a closed pipe ends the command quietly.
 
 mod check;
+mod run;
 
 use std::path::PathBuf;
 
@@ -24,12 +25,15 @@ pub struct Cli {
 pub enum Command {
     /// Check job files offline: every local rule, the payload, the due times.
     Check(check::CheckArgs),
+    /// Run the daemon: take job files from the spool folder and send them when due.
+    Run(run::RunArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Run(args) => run::run(args),
     }
 }
 

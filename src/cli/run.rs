@@ -1,0 +1,64 @@
+//! `msgspool run`: starts logging and the async runtime, then hands over to the daemon.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::daemon::{self, RunOptions};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Daemon config; default /etc/msgspool/config.toml when it exists, else built-in defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Spool folder to take job files from (overrides the config; created if missing).
+    #[arg(long)]
+    pub spool: Option<PathBuf>,
+    /// SQLite database file (overrides the config).
+    #[arg(long)]
+    pub database: Option<PathBuf>,
+    /// Send nothing: print each payload as a JSON line on stdout when due.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    init_logging(args.log_json);
+    let opts = RunOptions {
+        config: args.config,
+        spool: args.spool,
+        database: args.database,
+        dry_run: args.dry_run,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("msgspool: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match runtime.block_on(daemon::run(opts)) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("msgspool: {e}");
+            1
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MSGSPOOL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,230 @@
+//! `msgspool run`: wires config, store, intake and dispatch together, and answers signals
+//! and systemd.
+//!
+//! Start-up order matters: config and key are checked first (a daemon that cannot send
+//! refuses to start, unless dry-run), then the database is opened and sends interrupted
+//! by a crash are put back, and only then is READY=1 sent and intake started. SIGHUP
+//! reloads the config (a bad one is refused and the old one stays) and rescans;
+//! SIGTERM/SIGINT stop claiming, let requests in flight finish within `shutdown_grace`, put
+//! back what did not finish, and return so the process exits 0.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sd_notify::NotifyState;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Notify, watch};
+
+use crate::bird::BirdClient;
+use crate::config::{self, Config, ConfigError};
+use crate::dispatch::Dispatcher;
+use crate::dispatch::transport::Transport;
+use crate::spool::Intake;
+use crate::store::{Store, StoreError};
+
+/// What `msgspool run` was asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--config`; when absent, `/etc/msgspool/config.toml` if it exists, else built-in defaults.
+    pub config: Option<PathBuf>,
+    pub spool: Option<PathBuf>,
+    pub database: Option<PathBuf>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error(
+        "no Bird access key: set MSGSPOOL_ACCESS_KEY, or [bird] access_key_file in the config, or the systemd credential `bird-access-key` (LoadCredential=); or run with --dry-run"
+    )]
+    NoAccessKey,
+    #[error("[bird] workspace_id is not set in the config; set it, or run with --dry-run")]
+    NoWorkspace,
+    #[error("cannot create the spool folder {path}: {error}")]
+    Spool { path: PathBuf, error: std::io::Error },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Client(#[from] crate::bird::ClientError),
+    #[error("cannot listen for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Loads the config the options name and applies the command-line overrides.
+pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
+    let default = Path::new(config::DEFAULT_PATH);
+    let from_file = match &opts.config {
+        Some(p) => Some(Config::load(p)?),
+        None if default.exists() => Some(Config::load(default)?),
+        None => None,
+    };
+    let no_file = from_file.is_none();
+    let mut cfg = from_file.unwrap_or_else(Config::builtin);
+    if let Some(s) = &opts.spool {
+        cfg.spool = s.clone();
+    }
+    match &opts.database {
+        Some(d) => cfg.database = d.clone(),
+        // Without a config file, keep the database beside the spool folder rather than in
+        // /var/lib, so a first dry run works as an ordinary user.
+        None if no_file => {
+            let parent = cfg.spool.parent().unwrap_or(Path::new("."));
+            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            cfg.database = parent.join("msgspool.db");
+        }
+        None => {}
+    }
+    Ok(cfg)
+}
+
+/// The transport the config and key call for.
+fn transport_for(cfg: &Config, dry_run: bool) -> Result<Transport, DaemonError> {
+    if dry_run {
+        return Ok(Transport::DryRun);
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let key = config::load_access_key(cfg, &env)?.ok_or(DaemonError::NoAccessKey)?;
+    let workspace = cfg.bird.workspace_id.as_deref().ok_or(DaemonError::NoWorkspace)?;
+    Ok(Transport::Bird(BirdClient::new(&cfg.bird, workspace, key)?))
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
+    let cfg = load_config(&opts)?;
+    let transport = transport_for(&cfg, opts.dry_run)?;
+    std::fs::create_dir_all(&cfg.spool).map_err(|error| DaemonError::Spool {
+        path: cfg.spool.clone(),
+        error,
+    })?;
+    let store = Store::open(&cfg.database)?;
+    let recovered = store.recover_interrupted(chrono::Utc::now()).await?;
+    if recovered > 0 {
+        tracing::warn!(sends = recovered, "put back sends interrupted by a crash; they go out again now");
+    }
+    tracing::info!(
+        spool = %cfg.spool.display(),
+        database = %cfg.database.display(),
+        dry_run = opts.dry_run,
+        channels = cfg.channels.len(),
+        "msgspool started"
+    );
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+
+    let (config_tx, config_rx) = watch::channel(Arc::new(cfg));
+    let (transport_tx, transport_rx) = watch::channel(Arc::new(transport));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let waker = Arc::new(Notify::new());
+    let rescan = Arc::new(Notify::new());
+
+    let intake = Intake {
+        spool: config_rx.borrow().spool.clone(),
+        store: store.clone(),
+        config: config_rx.clone(),
+        dispatch_waker: waker.clone(),
+    };
+    let dispatcher = Dispatcher {
+        store: store.clone(),
+        config: config_rx.clone(),
+        transport: transport_rx,
+        waker: waker.clone(),
+        heartbeat: watchdog_heartbeat(store.clone()),
+    };
+    let intake_task = tokio::spawn(intake.run(rescan.clone(), stop_rx.clone()));
+    let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let housekeeping = tokio::spawn(housekeeping(store.clone(), stop_rx.clone()));
+    let _ = sd_notify::notify(&[NotifyState::Ready]);
+
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                reload(&opts, &config_tx, &transport_tx);
+                rescan.notify_one();
+                waker.notify_one();
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    let _ = sd_notify::notify(&[NotifyState::Stopping]);
+    let _ = stop_tx.send(true);
+    for task in [intake_task, dispatch_task, housekeeping] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "a task ended abnormally during shutdown");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGHUP: load the config again; keep the old one if the new one is bad.
+fn reload(
+    opts: &RunOptions,
+    config_tx: &watch::Sender<Arc<Config>>,
+    transport_tx: &watch::Sender<Arc<Transport>>,
+) {
+    let _ = sd_notify::NotifyState::monotonic_usec_now()
+        .and_then(|now| sd_notify::notify(&[NotifyState::Reloading, now]));
+    let result = load_config(opts).map_err(DaemonError::from).and_then(|new| {
+        let old = config_tx.borrow().clone();
+        if new.spool != old.spool || new.database != old.database {
+            tracing::warn!("spool and database paths change only at restart; keeping the current ones");
+        }
+        let mut new = new;
+        new.spool = old.spool.clone();
+        new.database = old.database.clone();
+        let transport = transport_for(&new, opts.dry_run)?;
+        Ok((new, transport))
+    });
+    match result {
+        Ok((cfg, transport)) => {
+            config_tx.send_replace(Arc::new(cfg));
+            transport_tx.send_replace(Arc::new(transport));
+            tracing::info!("config reloaded");
+        }
+        Err(e) => tracing::error!(error = %e, "config reload refused; the previous config stays in force"),
+    }
+    let _ = sd_notify::notify(&[NotifyState::Ready]);
+}
+
+/// Proof of life for systemd's watchdog, sent from the dispatch loop itself at half the
+/// interval (a stuck loop stops the pings), with a STATUS= line of queue counts.
+fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
+    let Some(interval) = sd_notify::watchdog_enabled() else {
+        return Arc::new(|| {});
+    };
+    let every = interval / 2;
+    let last = Mutex::new(Instant::now() - every);
+    Arc::new(move || {
+        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.elapsed() >= every {
+            *last = Instant::now();
+            let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+            let store = store.clone();
+            tokio::spawn(async move {
+                if let Ok(counts) = store.send_states().await {
+                    let status: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                    let _ = sd_notify::notify(&[NotifyState::Status(&status.join(", "))]);
+                }
+            });
+        }
+    })
+}
+
+/// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound.
+async fn housekeeping(store: Store, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = store.checkpoint().await {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! What happens to a send after Bird answered: the one place that decides retry, fail,
+//! expire or done.
+//!
+//! Pure: the answer, the claimed send, the time and a jitter fraction come in; a
+//! [`Decision`] (the attempt row, the send's next state, and what the whole workspace must
+//! do) comes out. The `match` over [`SendResult`] has no catch-all arm, so a new kind of
+//! answer does not compile until someone classifies it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::backoff::full_jitter;
+use crate::bird::{BirdError, SendResult};
+use crate::config::RetryConfig;
+use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate};
+
+/// What the workspace as a whole must do after this answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkspaceEffect {
+    None,
+    /// Bird throttled us: hold every request back this long.
+    SlowDown(Duration),
+    /// The access key was refused: pause dispatch (sends stay scheduled).
+    KeyRefused,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub attempt: AttemptRecord,
+    pub update: SendUpdate,
+    pub workspace: WorkspaceEffect,
+}
+
+/// How long dispatch pauses after Bird refused the key before it tries again.
+pub const KEY_REFUSED_PAUSE: Duration = Duration::from_secs(30);
+
+/// Decides the consequences of `result` for `send`, which was POSTed at `started`.
+pub fn decide(
+    send: &ClaimedSend,
+    result: SendResult,
+    started: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retry: &RetryConfig,
+    jitter: f64,
+) -> Decision {
+    let attempt = |http_status: Option<u16>, outcome, error: Option<String>| AttemptRecord {
+        started,
+        finished: now,
+        http_status,
+        outcome,
+        error,
+    };
+    match result {
+        SendResult::Accepted { message_id, status } => Decision {
+            attempt: attempt(Some(202), AttemptOutcome::Sent, None),
+            update: SendUpdate::Sent {
+                bird_message_id: message_id,
+                bird_status: status,
+                at: now,
+            },
+            workspace: WorkspaceEffect::None,
+        },
+        SendResult::Throttled { retry_after } => {
+            // Not processed by Bird: no attempt is used up.
+            let wait = retry_after
+                .unwrap_or_else(|| full_jitter(send.attempts + 1, retry.initial, retry.max, jitter));
+            let error = format!("429 Too Many Requests; waiting {}", crate::duration::format_duration(wait));
+            let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            Decision {
+                attempt: attempt(Some(429), AttemptOutcome::Throttled, Some(error.clone())),
+                update: retry_or_expire(send, next, false, error, now),
+                workspace: WorkspaceEffect::SlowDown(wait),
+            }
+        }
+        SendResult::Unauthorized { http_status, error } => {
+            let text = format!(
+                "{http_status}: Bird refused the access key ({}); dispatch paused until the key is fixed",
+                describe(&error)
+            );
+            let next = now + chrono::Duration::from_std(KEY_REFUSED_PAUSE).unwrap_or_default();
+            Decision {
+                attempt: attempt(Some(http_status), AttemptOutcome::Unauthorized, Some(text.clone())),
+                update: retry_or_expire(send, next, false, text, now),
+                workspace: WorkspaceEffect::KeyRefused,
+            }
+        }
+        SendResult::Rejected { http_status, error } => Decision {
+            attempt: attempt(Some(http_status), AttemptOutcome::Failed, Some(describe(&error))),
+            update: SendUpdate::Failed {
+                code: (!error.code.is_empty()).then(|| error.code.clone()),
+                message: format!("{http_status}: {}", error.message),
+                details: error.details.as_ref().map(|d| d.to_string()),
+                at: now,
+            },
+            workspace: WorkspaceEffect::None,
+        },
+        SendResult::ServerError { http_status, detail } => transient(
+            send,
+            attempt(Some(http_status), AttemptOutcome::Retry, Some(detail.clone())),
+            format!("{http_status}: {detail}"),
+            now,
+            retry,
+            jitter,
+        ),
+        SendResult::Transport { detail } => transient(
+            send,
+            attempt(None, AttemptOutcome::Retry, Some(detail.clone())),
+            detail,
+            now,
+            retry,
+            jitter,
+        ),
+    }
+}
+
+/// A failure worth retrying: back off, unless attempts or validity run out first.
+fn transient(
+    send: &ClaimedSend,
+    mut attempt: AttemptRecord,
+    error: String,
+    now: DateTime<Utc>,
+    retry: &RetryConfig,
+    jitter: f64,
+) -> Decision {
+    let used = send.attempts + 1;
+    let update = if used >= retry.max_attempts {
+        attempt.outcome = AttemptOutcome::Failed;
+        SendUpdate::Failed {
+            code: None,
+            message: format!("gave up after {used} attempts; last error: {error}"),
+            details: None,
+            at: now,
+        }
+    } else {
+        let wait = full_jitter(used, retry.initial, retry.max, jitter);
+        let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+        retry_or_expire(send, next, true, error, now)
+    };
+    if matches!(update, SendUpdate::Expired { .. }) {
+        attempt.outcome = AttemptOutcome::Expired;
+    }
+    Decision {
+        attempt,
+        update,
+        workspace: WorkspaceEffect::None,
+    }
+}
+
+/// Retries at `next`, or ends the send `expired` when `next` is not before its expiry.
+fn retry_or_expire(
+    send: &ClaimedSend,
+    next: DateTime<Utc>,
+    count_attempt: bool,
+    error: String,
+    now: DateTime<Utc>,
+) -> SendUpdate {
+    if next >= send.expires {
+        SendUpdate::Expired {
+            reason: format!(
+                "validity ended at {} before the next try at {}; last error: {error}",
+                crate::timefmt::utc_text(send.expires),
+                crate::timefmt::utc_text(next)
+            ),
+            at: now,
+        }
+    } else {
+        SendUpdate::Retry {
+            next_attempt: next,
+            count_attempt,
+            error,
+        }
+    }
+}
+
+fn describe(e: &BirdError) -> String {
+    match (e.code.is_empty(), e.message.is_empty()) {
+        (true, true) => "no error body".to_owned(),
+        (true, false) => e.message.clone(),
+        (false, true) => e.code.clone(),
+        (false, false) => format!("{}: {}", e.code, e.message),
+    }
+}
+
