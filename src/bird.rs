@@ -99,7 +99,11 @@ impl BirdClient {
             .await;
         let response = match response {
             Ok(r) => r,
-            Err(e) => return SendResult::Transport { detail: describe(&e) },
+            Err(e) => {
+                return SendResult::Transport {
+                    detail: describe(&e),
+                };
+            }
         };
         let status = response.status().as_u16();
         let retry_after = response
@@ -110,7 +114,11 @@ impl BirdClient {
             .map(Duration::from_secs);
         let text = match response.text().await {
             Ok(t) => t,
-            Err(e) => return SendResult::Transport { detail: describe(&e) },
+            Err(e) => {
+                return SendResult::Transport {
+                    detail: describe(&e),
+                };
+            }
         };
         classify(status, retry_after, &text)
     }
@@ -149,11 +157,13 @@ impl BirdClient {
 
 /// Sorts an HTTP answer into a [`SendResult`].
 pub fn classify(status: u16, retry_after: Option<Duration>, text: &str) -> SendResult {
-    let error = || serde_json::from_str::<BirdError>(text).unwrap_or_else(|_| BirdError {
-        code: String::new(),
-        message: snippet(text),
-        details: None,
-    });
+    let error = || {
+        serde_json::from_str::<BirdError>(text).unwrap_or_else(|_| BirdError {
+            code: String::new(),
+            message: snippet(text),
+            details: None,
+        })
+    };
     match status {
         200..=299 => {
             let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
@@ -225,14 +235,27 @@ mod tests {
                 retry_after: Some(Duration::from_secs(1))
             }
         );
-        let rejected = classify(422, None, r#"{"code":"InvalidPayload","message":"bad","details":{"body":["x"]}}"#);
+        let rejected = classify(
+            422,
+            None,
+            r#"{"code":"InvalidPayload","message":"bad","details":{"body":["x"]}}"#,
+        );
         let SendResult::Rejected { http_status, error } = rejected else {
             panic!("422 is a rejection");
         };
         assert_eq!((http_status, error.code.as_str()), (422, "InvalidPayload"));
         assert!(error.details.is_some());
-        assert!(matches!(classify(401, None, "{}"), SendResult::Unauthorized { .. }));
-        assert!(matches!(classify(503, None, "down"), SendResult::ServerError { .. }));
-        assert!(matches!(classify(408, None, ""), SendResult::ServerError { .. }));
+        assert!(matches!(
+            classify(401, None, "{}"),
+            SendResult::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            classify(503, None, "down"),
+            SendResult::ServerError { .. }
+        ));
+        assert!(matches!(
+            classify(408, None, ""),
+            SendResult::ServerError { .. }
+        ));
     }
 }

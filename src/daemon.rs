@@ -44,7 +44,10 @@ pub enum DaemonError {
     #[error("[bird] workspace_id is not set in the config; set it, or run with --dry-run")]
     NoWorkspace,
     #[error("cannot create the spool folder {path}: {error}")]
-    Spool { path: PathBuf, error: std::io::Error },
+    Spool {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -72,7 +75,11 @@ pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
         // /var/lib, so a first dry run works as an ordinary user.
         None if no_file => {
             let parent = cfg.spool.parent().unwrap_or(Path::new("."));
-            let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
             cfg.database = parent.join("msgspool.db");
         }
         None => {}
@@ -87,7 +94,11 @@ fn transport_for(cfg: &Config, dry_run: bool) -> Result<Transport, DaemonError> 
     }
     let env = |name: &str| std::env::var(name).ok();
     let key = config::load_access_key(cfg, &env)?.ok_or(DaemonError::NoAccessKey)?;
-    let workspace = cfg.bird.workspace_id.as_deref().ok_or(DaemonError::NoWorkspace)?;
+    let workspace = cfg
+        .bird
+        .workspace_id
+        .as_deref()
+        .ok_or(DaemonError::NoWorkspace)?;
     Ok(Transport::Bird(BirdClient::new(&cfg.bird, workspace, key)?))
 }
 
@@ -102,7 +113,10 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let store = Store::open(&cfg.database)?;
     let recovered = store.recover_interrupted(chrono::Utc::now()).await?;
     if recovered > 0 {
-        tracing::warn!(sends = recovered, "put back sends interrupted by a crash; they go out again now");
+        tracing::warn!(
+            sends = recovered,
+            "put back sends interrupted by a crash; they go out again now"
+        );
     }
     tracing::info!(
         spool = %cfg.spool.display(),
@@ -170,24 +184,30 @@ fn reload(
 ) {
     let _ = sd_notify::NotifyState::monotonic_usec_now()
         .and_then(|now| sd_notify::notify(&[NotifyState::Reloading, now]));
-    let result = load_config(opts).map_err(DaemonError::from).and_then(|new| {
-        let old = config_tx.borrow().clone();
-        if new.spool != old.spool || new.database != old.database {
-            tracing::warn!("spool and database paths change only at restart; keeping the current ones");
-        }
-        let mut new = new;
-        new.spool = old.spool.clone();
-        new.database = old.database.clone();
-        let transport = transport_for(&new, opts.dry_run)?;
-        Ok((new, transport))
-    });
+    let result = load_config(opts)
+        .map_err(DaemonError::from)
+        .and_then(|new| {
+            let old = config_tx.borrow().clone();
+            if new.spool != old.spool || new.database != old.database {
+                tracing::warn!(
+                    "spool and database paths change only at restart; keeping the current ones"
+                );
+            }
+            let mut new = new;
+            new.spool = old.spool.clone();
+            new.database = old.database.clone();
+            let transport = transport_for(&new, opts.dry_run)?;
+            Ok((new, transport))
+        });
     match result {
         Ok((cfg, transport)) => {
             config_tx.send_replace(Arc::new(cfg));
             transport_tx.send_replace(Arc::new(transport));
             tracing::info!("config reloaded");
         }
-        Err(e) => tracing::error!(error = %e, "config reload refused; the previous config stays in force"),
+        Err(e) => {
+            tracing::error!(error = %e, "config reload refused; the previous config stays in force")
+        }
     }
     let _ = sd_notify::notify(&[NotifyState::Ready]);
 }
@@ -201,14 +221,17 @@ fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
     let every = interval / 2;
     let last = Mutex::new(Instant::now() - every);
     Arc::new(move || {
-        let mut last = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut last = last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if last.elapsed() >= every {
             *last = Instant::now();
             let _ = sd_notify::notify(&[NotifyState::Watchdog]);
             let store = store.clone();
             tokio::spawn(async move {
                 if let Ok(counts) = store.send_states().await {
-                    let status: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+                    let status: Vec<String> =
+                        counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
                     let _ = sd_notify::notify(&[NotifyState::Status(&status.join(", "))]);
                 }
             });

@@ -33,7 +33,10 @@ pub fn run(args: RunArgs) -> i32 {
         database: args.database,
         dry_run: args.dry_run,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("msgspool: cannot start the async runtime: {e}");

@@ -56,7 +56,10 @@ impl Dispatcher {
         let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
         let slots = Arc::new(Semaphore::new(max_in_flight));
         let shared = Arc::new(Shared {
-            bucket: Mutex::new(TokenBucket::new(self.config.borrow().bird.rate_limit, Instant::now())),
+            bucket: Mutex::new(TokenBucket::new(
+                self.config.borrow().bird.rate_limit,
+                Instant::now(),
+            )),
             claimed: Mutex::new(HashSet::new()),
         });
         let mut tasks = JoinSet::new();
@@ -127,7 +130,10 @@ impl Dispatcher {
 
     async fn until_next_due(&self) -> Duration {
         match self.store.next_due().await {
-            Ok(Some(t)) => (t - Utc::now()).to_std().unwrap_or(Duration::ZERO).min(MAX_SLEEP),
+            Ok(Some(t)) => (t - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the next due time");
@@ -160,7 +166,10 @@ impl Dispatcher {
             match tokio::time::timeout_at(deadline, tasks.join_next()).await {
                 Ok(_) => {}
                 Err(_) => {
-                    tracing::warn!(left = tasks.len(), "shutdown grace over: abandoning requests in flight");
+                    tracing::warn!(
+                        left = tasks.len(),
+                        "shutdown grace over: abandoning requests in flight"
+                    );
                     tasks.abort_all();
                     while tasks.join_next().await.is_some() {}
                 }
@@ -171,7 +180,9 @@ impl Dispatcher {
             let n = left.len();
             match self.store.requeue(left, Utc::now()).await {
                 Ok(()) => tracing::info!(sends = n, "unsent claimed sends put back to scheduled"),
-                Err(e) => tracing::error!(error = %e, "cannot put claimed sends back; they are recovered at the next start"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot put claimed sends back; they are recovered at the next start")
+                }
             }
         }
     }
@@ -226,16 +237,29 @@ impl SendTask {
             error: Some(error.to_owned()),
         };
         if now >= send.expires {
-            let reason = format!("validity ended at {} before it could be sent", crate::timefmt::utc_text(send.expires));
-            return Err((attempt(AttemptOutcome::Expired, &reason), SendUpdate::Expired { reason, at: now }));
+            let reason = format!(
+                "validity ended at {} before it could be sent",
+                crate::timefmt::utc_text(send.expires)
+            );
+            return Err((
+                attempt(AttemptOutcome::Expired, &reason),
+                SendUpdate::Expired { reason, at: now },
+            ));
         }
         let Some(channel) = self.config.channels.get(&send.channel) else {
-            let error = format!("channel {:?} is not in the config any more; add it back or cancel the send", send.channel);
+            let error = format!(
+                "channel {:?} is not in the config any more; add it back or cancel the send",
+                send.channel
+            );
             tracing::error!(send = send.send_id, %error);
             let next = now + chrono::Duration::seconds(60);
             return Err((
                 attempt(AttemptOutcome::Retry, &error),
-                SendUpdate::Retry { next_attempt: next, count_attempt: false, error },
+                SendUpdate::Retry {
+                    next_attempt: next,
+                    count_attempt: false,
+                    error,
+                },
             ));
         };
         let body: serde_json::Value = match serde_json::from_str(&send.payload) {
@@ -244,7 +268,12 @@ impl SendTask {
                 let message = format!("stored payload is not JSON: {e}");
                 return Err((
                     attempt(AttemptOutcome::Failed, &message),
-                    SendUpdate::Failed { code: None, message, details: None, at: now },
+                    SendUpdate::Failed {
+                        code: None,
+                        message,
+                        details: None,
+                        at: now,
+                    },
                 ));
             }
         };
@@ -275,7 +304,11 @@ impl SendTask {
     async fn record(&self, send_id: i64, attempt: AttemptRecord, update: SendUpdate) {
         let mut delay = Duration::from_millis(50);
         for _ in 0..600 {
-            match self.store.record_outcome(send_id, attempt.clone(), update.clone()).await {
+            match self
+                .store
+                .record_outcome(send_id, attempt.clone(), update.clone())
+                .await
+            {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(send = send_id, error = %e, "cannot record a send's outcome; retrying");
@@ -284,16 +317,27 @@ impl SendTask {
                 }
             }
         }
-        tracing::error!(send = send_id, "gave up recording a send's outcome; it is recovered as interrupted at the next start");
+        tracing::error!(
+            send = send_id,
+            "gave up recording a send's outcome; it is recovered as interrupted at the next start"
+        );
     }
 }
 
 fn log_update(send: &ClaimedSend, update: &SendUpdate) {
     match update {
-        SendUpdate::Sent { bird_message_id, bird_status, .. } => {
+        SendUpdate::Sent {
+            bird_message_id,
+            bird_status,
+            ..
+        } => {
             tracing::info!(job = %send.job_id, send = send.send_id, bird_id = %bird_message_id, status = %bird_status, "sent");
         }
-        SendUpdate::Retry { next_attempt, error, .. } => {
+        SendUpdate::Retry {
+            next_attempt,
+            error,
+            ..
+        } => {
             tracing::warn!(job = %send.job_id, send = send.send_id, next = %crate::timefmt::utc_text(*next_attempt), %error, "send will be retried");
         }
         SendUpdate::Failed { message, .. } => {

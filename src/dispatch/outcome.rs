@@ -63,9 +63,13 @@ pub fn decide(
         },
         SendResult::Throttled { retry_after } => {
             // Not processed by Bird: no attempt is used up.
-            let wait = retry_after
-                .unwrap_or_else(|| full_jitter(send.attempts + 1, retry.initial, retry.max, jitter));
-            let error = format!("429 Too Many Requests; waiting {}", crate::duration::format_duration(wait));
+            let wait = retry_after.unwrap_or_else(|| {
+                full_jitter(send.attempts + 1, retry.initial, retry.max, jitter)
+            });
+            let error = format!(
+                "429 Too Many Requests; waiting {}",
+                crate::duration::format_duration(wait)
+            );
             let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
             Decision {
                 attempt: attempt(Some(429), AttemptOutcome::Throttled, Some(error.clone())),
@@ -80,13 +84,21 @@ pub fn decide(
             );
             let next = now + chrono::Duration::from_std(KEY_REFUSED_PAUSE).unwrap_or_default();
             Decision {
-                attempt: attempt(Some(http_status), AttemptOutcome::Unauthorized, Some(text.clone())),
+                attempt: attempt(
+                    Some(http_status),
+                    AttemptOutcome::Unauthorized,
+                    Some(text.clone()),
+                ),
                 update: retry_or_expire(send, next, false, text, now),
                 workspace: WorkspaceEffect::KeyRefused,
             }
         }
         SendResult::Rejected { http_status, error } => Decision {
-            attempt: attempt(Some(http_status), AttemptOutcome::Failed, Some(describe(&error))),
+            attempt: attempt(
+                Some(http_status),
+                AttemptOutcome::Failed,
+                Some(describe(&error)),
+            ),
             update: SendUpdate::Failed {
                 code: (!error.code.is_empty()).then(|| error.code.clone()),
                 message: format!("{http_status}: {}", error.message),
@@ -95,9 +107,16 @@ pub fn decide(
             },
             workspace: WorkspaceEffect::None,
         },
-        SendResult::ServerError { http_status, detail } => transient(
+        SendResult::ServerError {
+            http_status,
+            detail,
+        } => transient(
             send,
-            attempt(Some(http_status), AttemptOutcome::Retry, Some(detail.clone())),
+            attempt(
+                Some(http_status),
+                AttemptOutcome::Retry,
+                Some(detail.clone()),
+            ),
             format!("{http_status}: {detail}"),
             now,
             retry,
@@ -181,4 +200,3 @@ fn describe(e: &BirdError) -> String {
         (false, false) => format!("{}: {}", e.code, e.message),
     }
 }
-

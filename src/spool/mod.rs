@@ -141,7 +141,9 @@ impl Intake {
     async fn reject(&self, path: &Path, name: &str, error_text: &str, now: DateTime<Utc>) {
         let dir = self.rejected_dir();
         let moved = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(dir.join(format!("{name}.err")), format!("{error_text}\n")))
+            .and_then(|()| {
+                std::fs::write(dir.join(format!("{name}.err")), format!("{error_text}\n"))
+            })
             .and_then(|()| std::fs::rename(path, dir.join(name)));
         if let Err(e) = moved {
             tracing::error!(file = %name, error = %e, "cannot move a rejected file to rejected/");
@@ -188,10 +190,10 @@ fn watch_folder(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedW
     use notify::Watcher;
     let handler = move |event: notify::Result<notify::Event>| {
         // Reading files makes access events; only changes call for a pass.
-        if let Ok(e) = &event {
-            if matches!(e.kind, notify::EventKind::Access(_)) {
-                return;
-            }
+        if let Ok(e) = &event
+            && matches!(e.kind, notify::EventKind::Access(_))
+        {
+            return;
         }
         // Full channel: a pass is already pending, which will see this change too.
         let _ = tx.try_send(());
@@ -225,7 +227,12 @@ fn read_all(spool: &Path, config: &Config, now: DateTime<Utc>) -> std::io::Resul
                 refused.push((path, name, text));
                 continue;
             }
-            Entry::Job { path, name, len, modified } => (path, name, len, modified),
+            Entry::Job {
+                path,
+                name,
+                len,
+                modified,
+            } => (path, name, len, modified),
         };
         let still_changing = SystemTime::now()
             .duration_since(modified)
@@ -239,7 +246,8 @@ fn read_all(spool: &Path, config: &Config, now: DateTime<Utc>) -> std::io::Resul
                     continue;
                 }
                 Err(_) => {
-                    let text = format!("{name}: error: the file is not UTF-8 text; save it as UTF-8");
+                    let text =
+                        format!("{name}: error: the file is not UTF-8 text; save it as UTF-8");
                     refused.push((path, name, text));
                     continue;
                 }
@@ -276,9 +284,9 @@ fn remove_if_unchanged(path: &Path, len: u64, modified: SystemTime) {
         // Rewritten after it was read: the new version is taken in by the next pass.
         return;
     }
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(file = %path.display(), error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
-        }
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(file = %path.display(), error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
     }
 }

@@ -19,9 +19,19 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
             let occurrence = requested.unwrap_or(now);
             let due = schedule::first_due(*requested, now, config.schedule.immediate_window);
             let expires = schedule::expiry(*requested, now, job.validity);
-            (JobKind::Once, None, None, None, vec![new_send(job, occurrence, due, expires)])
+            (
+                JobKind::Once,
+                None,
+                None,
+                None,
+                vec![new_send(job, occurrence, due, expires)],
+            )
         }
-        Schedule::Cron { pattern, timezone, until } => {
+        Schedule::Cron {
+            pattern,
+            timezone,
+            until,
+        } => {
             let next = schedule::parse_cron(pattern)
                 .ok()
                 .and_then(|c| schedule::next_occurrence(&c, *timezone, now, *until));
@@ -29,7 +39,13 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
                 .map(|t| new_send(job, t, t, schedule::expiry(Some(t), now, job.validity)))
                 .into_iter()
                 .collect();
-            (JobKind::Cron, Some(pattern.clone()), Some(timezone.name().to_owned()), *until, sends)
+            (
+                JobKind::Cron,
+                Some(pattern.clone()),
+                Some(timezone.name().to_owned()),
+                *until,
+                sends,
+            )
         }
     };
     NewJob {
@@ -47,7 +63,12 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
 }
 
 /// One send of `job` for the occurrence asked for at `occurrence`.
-pub fn new_send(job: &Job, occurrence: DateTime<Utc>, due: DateTime<Utc>, expires: DateTime<Utc>) -> NewSend {
+pub fn new_send(
+    job: &Job,
+    occurrence: DateTime<Utc>,
+    due: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> NewSend {
     NewSend {
         occurrence,
         due,

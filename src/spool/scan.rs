@@ -62,7 +62,9 @@ pub fn list(dir: &Path) -> io::Result<Vec<Entry>> {
             reason: reason.to_owned(),
         };
         let entry = if meta.file_type().is_symlink() {
-            refuse("symbolic links are not accepted: copy the job file into the spool folder instead")
+            refuse(
+                "symbolic links are not accepted: copy the job file into the spool folder instead",
+            )
         } else if !meta.is_file() {
             refuse("not a regular file: only regular *.toml files are accepted")
         } else if meta.len() > MAX_JOB_FILE {
@@ -102,7 +104,15 @@ mod tests {
 
     #[test]
     fn temporary_and_hidden_names_are_ignored() {
-        for name in [".job.toml", "job.toml~", "job.toml.swp", "job.toml.tmp", "job.toml.part", "job.json", "rejected"] {
+        for name in [
+            ".job.toml",
+            "job.toml~",
+            "job.toml.swp",
+            "job.toml.tmp",
+            "job.toml.part",
+            "job.json",
+            "rejected",
+        ] {
             assert!(is_ignored(name), "{name}");
         }
         assert!(!is_ignored("job.toml"));

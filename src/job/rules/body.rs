@@ -371,13 +371,13 @@ fn check_button(b: &ButtonAction, path: &FieldPath, max_text: usize, p: &mut Pro
         .as_ref()
         .and_then(|m| m.description.as_ref())
         .and_then(|d| d.label.as_deref());
-    if let Some(label) = label {
-        if label.chars().count() > MAX_LABEL {
-            p.add(
-                path.key("metadata").key("description").key("label"),
-                format!("the label is longer than {MAX_LABEL} characters: shorten it"),
-            );
-        }
+    if let Some(label) = label
+        && label.chars().count() > MAX_LABEL
+    {
+        p.add(
+            path.key("metadata").key("description").key("label"),
+            format!("the label is longer than {MAX_LABEL} characters: shorten it"),
+        );
     }
 }
 
@@ -388,13 +388,13 @@ fn check_list(l: &ListBody, path: &FieldPath, p: &mut Problems) {
         .as_ref()
         .and_then(|m| m.button.as_ref())
         .and_then(|b| b.label.as_deref());
-    if let Some(label) = button_label {
-        if label.is_empty() || label.chars().count() > MAX_LIST_BUTTON_LABEL {
-            p.add(
-                path.key("metadata").key("button").key("label"),
-                format!("the list button label must be 1 to {MAX_LIST_BUTTON_LABEL} characters"),
-            );
-        }
+    if let Some(label) = button_label
+        && (label.is_empty() || label.chars().count() > MAX_LIST_BUTTON_LABEL)
+    {
+        p.add(
+            path.key("metadata").key("button").key("label"),
+            format!("the list button label must be 1 to {MAX_LIST_BUTTON_LABEL} characters"),
+        );
     }
     let rows: usize = match (&l.items, &l.actions) {
         (Some(_), Some(_)) => {
@@ -542,13 +542,13 @@ fn check_carousel(c: &CarouselBody, path: &FieldPath, p: &mut Problems) {
             check_action(a, &cp.key("actions").index(j), p);
         }
     }
-    if let Some((_, first)) = kinds.first() {
-        if let Some((i, other)) = kinds.iter().find(|(_, k)| k != first) {
-            p.add(
+    if let Some((_, first)) = kinds.first()
+        && let Some((i, other)) = kinds.iter().find(|(_, k)| k != first)
+    {
+        p.add(
                 ip.index(*i).key("mediaUrl"),
                 format!("carousel cards must be all images or all videos: card {i} is {other}, card 0 is {first}"),
             );
-        }
     }
 }
 

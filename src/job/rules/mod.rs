@@ -59,13 +59,13 @@ pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
     check_cap_frequency(file, &mut p);
     check_short_links(file, &mut p);
     check_reply_to(file, &mut p);
-    if let Some(v) = file.validity {
-        if v < 0 {
-            p.add(
-                root.key("validity"),
-                format!("validity must be whole seconds >= 0, found {v}"),
-            );
-        }
+    if let Some(v) = file.validity
+        && v < 0
+    {
+        p.add(
+            root.key("validity"),
+            format!("validity must be whole seconds >= 0, found {v}"),
+        );
     }
     if let Some(b) = &file.body {
         body::check(b, &root.key("body"), &mut p);
@@ -85,15 +85,15 @@ pub fn is_valid_job_id(id: &str) -> bool {
 }
 
 fn check_id(file: &JobFile, p: &mut Problems) {
-    if let Some(id) = &file.id {
-        if !is_valid_job_id(id) {
-            p.add(
+    if let Some(id) = &file.id
+        && !is_valid_job_id(id)
+    {
+        p.add(
                 FieldPath::root().key("id"),
                 format!(
                     "job id {id:?} is not valid: use 1 to 128 characters of letters, digits, '.', '_' and '-'"
                 ),
             );
-        }
     }
 }
 
@@ -163,13 +163,13 @@ fn check_contact(c: &Contact, path: &FieldPath, p: &mut Problems) {
         (Some(key), Some(value)) => check_identifier(key, value, &path.key("identifierValue"), p),
         (None, None) => {}
     }
-    if let Some(kind) = &c.kind {
-        if !matches!(kind.as_str(), "to" | "cc" | "bcc") {
-            p.add(
-                path.key("type"),
-                format!("contact type {kind:?} is not one of \"to\", \"cc\", \"bcc\""),
-            );
-        }
+    if let Some(kind) = &c.kind
+        && !matches!(kind.as_str(), "to" | "cc" | "bcc")
+    {
+        p.add(
+            path.key("type"),
+            format!("contact type {kind:?} is not one of \"to\", \"cc\", \"bcc\""),
+        );
     }
     for (i, ident) in c.identifiers.iter().flatten().enumerate() {
         check_identifier(
@@ -262,18 +262,18 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
             }
         }
     }
-    if let Some(tz) = &file.timezone {
-        if tz.parse::<chrono_tz::Tz>().is_err() {
-            p.add(
-                root.key("timezone"),
-                format!("{tz:?} is not an IANA time zone name; write it like \"Europe/Amsterdam\""),
-            );
-        }
+    if let Some(tz) = &file.timezone
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        p.add(
+            root.key("timezone"),
+            format!("{tz:?} is not an IANA time zone name; write it like \"Europe/Amsterdam\""),
+        );
     }
-    if let Some(until) = &file.until {
-        if let Err(e) = parse_rfc3339(until) {
-            p.add(root.key("until"), e);
-        }
+    if let Some(until) = &file.until
+        && let Err(e) = parse_rfc3339(until)
+    {
+        p.add(root.key("until"), e);
     }
 }
 
