@@ -200,3 +200,164 @@ fn describe(e: &BirdError) -> String {
         (false, false) => format!("{}: {}", e.code, e.message),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bird::BirdError;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn send(attempts: u32, expires: &str) -> ClaimedSend {
+        ClaimedSend {
+            send_id: 1,
+            job_id: "j".into(),
+            channel: "whatsapp".into(),
+            payload: "{}".into(),
+            reference: "r".into(),
+            due: utc("2026-11-23T12:00:00Z"),
+            expires: utc(expires),
+            attempts,
+        }
+    }
+
+    fn retry() -> RetryConfig {
+        RetryConfig {
+            max_attempts: 3,
+            initial: Duration::from_secs(10),
+            max: Duration::from_secs(60),
+        }
+    }
+
+    const NOW: &str = "2026-11-23T12:00:00Z";
+
+    fn run(s: &ClaimedSend, r: SendResult) -> Decision {
+        decide(s, r, utc(NOW), utc(NOW), &retry(), 0.5)
+    }
+
+    #[test]
+    fn a_202_is_sent_with_birds_id() {
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::Accepted {
+                message_id: "m".into(),
+                status: "accepted".into(),
+            },
+        );
+        assert!(
+            matches!(d.update, SendUpdate::Sent { ref bird_message_id, .. } if bird_message_id == "m")
+        );
+        assert_eq!(d.attempt.outcome, AttemptOutcome::Sent);
+    }
+
+    #[test]
+    fn a_server_error_backs_off_and_counts_an_attempt() {
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::ServerError {
+                http_status: 503,
+                detail: "down".into(),
+            },
+        );
+        let SendUpdate::Retry {
+            next_attempt,
+            count_attempt,
+            ..
+        } = d.update
+        else {
+            panic!("expected a retry, got {:?}", d.update);
+        };
+        assert!(count_attempt);
+        assert_eq!(
+            next_attempt,
+            utc("2026-11-23T12:00:05Z"),
+            "half of the first 10 s ceiling"
+        );
+    }
+
+    #[test]
+    fn the_last_allowed_attempt_fails_the_send() {
+        let d = run(
+            &send(2, "2026-11-24T00:00:00Z"),
+            SendResult::Transport {
+                detail: "refused".into(),
+            },
+        );
+        assert!(
+            matches!(d.update, SendUpdate::Failed { ref message, .. } if message.contains("3 attempts"))
+        );
+    }
+
+    #[test]
+    fn a_retry_that_would_land_after_expiry_expires_the_send() {
+        let d = run(
+            &send(0, "2026-11-23T12:00:03Z"),
+            SendResult::ServerError {
+                http_status: 500,
+                detail: "x".into(),
+            },
+        );
+        assert!(matches!(d.update, SendUpdate::Expired { .. }));
+        assert_eq!(d.attempt.outcome, AttemptOutcome::Expired);
+    }
+
+    #[test]
+    fn a_429_waits_retry_after_without_counting_and_slows_the_workspace() {
+        let d = run(
+            &send(1, "2026-11-24T00:00:00Z"),
+            SendResult::Throttled {
+                retry_after: Some(Duration::from_secs(7)),
+            },
+        );
+        assert_eq!(
+            d.workspace,
+            WorkspaceEffect::SlowDown(Duration::from_secs(7))
+        );
+        assert!(matches!(
+            d.update,
+            SendUpdate::Retry { next_attempt, count_attempt: false, .. } if next_attempt == utc("2026-11-23T12:00:07Z")
+        ));
+    }
+
+    #[test]
+    fn a_refused_key_pauses_the_workspace_and_keeps_the_send() {
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::Unauthorized {
+                http_status: 401,
+                error: BirdError::default(),
+            },
+        );
+        assert_eq!(d.workspace, WorkspaceEffect::KeyRefused);
+        assert!(matches!(
+            d.update,
+            SendUpdate::Retry {
+                count_attempt: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_rejection_fails_at_once_keeping_birds_error() {
+        let error = BirdError {
+            code: "InvalidPayload".into(),
+            message: "bad".into(),
+            details: Some(serde_json::json!({"/body": ["x"]})),
+        };
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::Rejected {
+                http_status: 422,
+                error,
+            },
+        );
+        let SendUpdate::Failed { code, details, .. } = d.update else {
+            panic!("expected failed");
+        };
+        assert_eq!(code.as_deref(), Some("InvalidPayload"));
+        assert!(details.is_some_and(|d| d.contains("/body")));
+    }
+}

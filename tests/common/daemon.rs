@@ -25,17 +25,23 @@ impl Daemon {
     /// Writes a config for `fake` (with `schedule`/`retry`/... tables from `extra`) and
     /// starts the daemon.
     pub fn start(fake: &FakeBird, extra: &str) -> Daemon {
+        Self::start_tuned(fake, extra, 32)
+    }
+
+    /// As [`Daemon::start`], with `max_in_flight` requests to Bird at once.
+    pub fn start_tuned(fake: &FakeBird, extra: &str, max_in_flight: usize) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = fake.config();
         let spool = dir.path().join("spool");
         std::fs::create_dir_all(&spool).expect("spool");
         let has = |table: &str| extra.contains(&format!("[{table}]"));
         let mut text = format!(
-            "spool = {:?}\ndatabase = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = 0\nmax_in_flight = 32\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n",
+            "spool = {:?}\ndatabase = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = 0\nmax_in_flight = {}\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n",
             spool,
             dir.path().join("msgspool.db"),
             fake.base_url(),
             cfg.workspace_id,
+            max_in_flight,
             cfg.channel_id,
         );
         if !has("schedule") {
@@ -130,6 +136,11 @@ impl Daemon {
             c.kill().expect("SIGKILL");
             c.wait().expect("reap");
         }
+    }
+
+    /// The daemon's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Runs a query against the database and returns rows of text columns.

@@ -1,0 +1,189 @@
+//! `cargo bench --bench throughput`: the release daemon against the fake Bird on
+//! 127.0.0.1, printing intake, dispatch and lateness figures with the daemon's peak RSS
+//! and CPU seconds. Figures, not assertions: the targets are compared in the README.
+//!
+//! Every loop here is bounded in count and time; traffic goes only to loopback.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use common::daemon::{Daemon, rfc3339, text_job};
+use common::fake_bird::{FakeBird, FakeConfig};
+
+const LIMIT: Duration = Duration::from_secs(300);
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    println!("msgspool throughput benchmark (release build, fake Bird on 127.0.0.1)");
+    intake(10_000);
+    dispatch(10_000);
+    lateness(1_000, Duration::from_secs(10));
+}
+
+/// Process figures read from /proc: peak resident memory and CPU time so far.
+struct Usage {
+    peak_rss_mib: f64,
+    cpu_seconds: f64,
+}
+
+fn usage(pid: u32) -> Usage {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm_kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11)
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        + fields
+            .get(12)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+    Usage {
+        peak_rss_mib: hwm_kib / 1024.0,
+        cpu_seconds: ticks / 100.0, // USER_HZ is 100 on Linux
+    }
+}
+
+fn count(db: &Path, sql: &str) -> usize {
+    common::daemon::query(db, sql)
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + LIMIT;
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    false
+}
+
+/// Writes `n` job files into a staging folder beside the spool, then renames them all in.
+fn drop_all(d: &Daemon, n: usize, top: impl Fn(usize) -> String) -> Instant {
+    let staging = d.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).expect("staging");
+    for i in 0..n {
+        std::fs::write(staging.join(format!("job-{i:05}.toml")), text_job(&top(i))).expect("write");
+    }
+    let started = Instant::now();
+    for i in 0..n {
+        let name = format!("job-{i:05}.toml");
+        std::fs::rename(staging.join(&name), d.spool().join(&name)).expect("rename");
+    }
+    started
+}
+
+fn intake(n: usize) {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let d = Daemon::start(&fake, "");
+    std::thread::sleep(Duration::from_millis(500));
+    let later = rfc3339(Utc::now() + chrono::Duration::days(30));
+    let started = drop_all(&d, n, |_| format!("scheduledFor = \"{later}\""));
+    let db = d.database();
+    let done = wait_until(|| count(&db, "SELECT count(*) FROM jobs") >= n);
+    let secs = started.elapsed().as_secs_f64();
+    let u = usage(d.pid().unwrap_or(0));
+    println!(
+        "intake:   {n} files dropped at once -> all committed in {secs:.2} s ({:.0} files/s){}; peak RSS {:.1} MiB, CPU {:.2} s",
+        n as f64 / secs,
+        if done { "" } else { " [TIMED OUT]" },
+        u.peak_rss_mib,
+        u.cpu_seconds
+    );
+}
+
+fn dispatch(n: usize) {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let d = Daemon::start_tuned(&fake, "", 64);
+    let due: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(20);
+    let due_text = rfc3339(due);
+    drop_all(&d, n, |_| format!("scheduledFor = \"{due_text}\""));
+    let db = d.database();
+    if !wait_until(|| count(&db, "SELECT count(*) FROM sends") >= n) {
+        println!("dispatch: intake did not finish [TIMED OUT]");
+        return;
+    }
+    let before = usage(d.pid().unwrap_or(0));
+    let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+    std::thread::sleep(wait);
+    let started = Instant::now();
+    let all_arrived = wait_until(|| fake.accepted_count() >= n);
+    let arrived = started.elapsed().as_secs_f64();
+    let all_sent =
+        wait_until(|| count(&db, "SELECT count(*) FROM sends WHERE state = 'sent'") >= n);
+    let secs = started.elapsed().as_secs_f64();
+    let u = usage(d.pid().unwrap_or(0));
+    println!(
+        "dispatch: {n} sends due at one instant -> all at the fake in {arrived:.2} s, all `sent` in the database in {secs:.2} s ({:.0} sends/s){}; peak RSS {:.1} MiB, CPU {:.2} s during dispatch; schema violations: {}",
+        n as f64 / secs,
+        if all_arrived && all_sent {
+            ""
+        } else {
+            " [TIMED OUT]"
+        },
+        u.peak_rss_mib,
+        u.cpu_seconds - before.cpu_seconds,
+        fake.schema_violations().len()
+    );
+}
+
+fn lateness(n: usize, over: Duration) {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let d = Daemon::start(&fake, "");
+    let first: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(15);
+    let step = over / n as u32;
+    let due_of = |i: usize| first + chrono::Duration::from_std(step * i as u32).unwrap_or_default();
+    drop_all(&d, n, |i| {
+        format!("scheduledFor = \"{}\"", rfc3339(due_of(i)))
+    });
+    let done = wait_until(|| fake.accepted_count() >= n);
+    let mut late_ms: Vec<f64> = fake
+        .accepted()
+        .iter()
+        .filter_map(|r| {
+            let due = r.body["reference"]
+                .as_str()?
+                .rsplit(':')
+                .next()?
+                .parse::<i64>()
+                .ok()?;
+            Some((r.arrived_at.timestamp_micros() - due * 1000) as f64 / 1000.0)
+        })
+        .collect();
+    late_ms.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        late_ms
+            .get(((late_ms.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let early = late_ms.iter().filter(|v| **v < 0.0).count();
+    let u = usage(d.pid().unwrap_or(0));
+    println!(
+        "lateness: {n} sends due at distinct instants over {:.0} s -> arrival minus due: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {early} early{}; peak RSS {:.1} MiB, CPU {:.2} s",
+        over.as_secs_f64(),
+        pick(0.5),
+        pick(0.99),
+        late_ms.last().copied().unwrap_or(f64::NAN),
+        if done { "" } else { " [TIMED OUT]" },
+        u.peak_rss_mib,
+        u.cpu_seconds
+    );
+}
