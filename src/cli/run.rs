@@ -48,7 +48,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("msgspool: {e}");
-            1
+            exit_code(&e)
         }
     }
 }
@@ -63,5 +63,15 @@ fn init_logging(json: bool) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+/// EX_CONFIG (78) for mistakes a restart cannot fix, so systemd can stop retrying
+/// (`RestartPreventExitStatus=78`); 1 for everything else.
+fn exit_code(e: &daemon::DaemonError) -> i32 {
+    use daemon::DaemonError as E;
+    match e {
+        E::Config(_) | E::NoAccessKey | E::NoWorkspace => 78,
+        E::Spool { .. } | E::Store(_) | E::Client(_) | E::Signals(_) => 1,
     }
 }

@@ -120,6 +120,8 @@ impl Dispatcher {
 
     async fn take_token(&self, shared: &Shared) {
         loop {
+            // A long wait here (429, refused key, low rate) must not starve the watchdog.
+            (self.heartbeat)();
             let wait = lock(&shared.bucket).take(Instant::now());
             match wait {
                 None => return,

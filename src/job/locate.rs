@@ -106,7 +106,9 @@ impl<'a> SourceMap<'a> {
         for seg in &path.0 {
             let value = match (seg, array) {
                 (Seg::Key(name), None) => {
-                    let (key, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+                    let Some((key, value)) = table.iter().find(|(k, _)| k.get_ref() == name) else {
+                        return best;
+                    };
                     best = Some(key.span());
                     value
                 }
