@@ -23,6 +23,7 @@ pub mod daemon;
 pub mod dispatch;
 pub mod duration;
 pub mod job;
+pub mod quiet;
 pub mod schedule;
 pub mod spool;
 pub mod store;

@@ -289,3 +289,39 @@ fn kill_9_during_a_burst_loses_nothing_and_duplicates_stay_within_the_requests_i
     assert!(fake.schema_violations().is_empty());
     assert_eq!(d.stop(LONG), Some(0));
 }
+
+#[test]
+fn a_cron_job_every_two_seconds_sends_at_least_three_times_within_seven_seconds_never_early() {
+    let fake = fake();
+    let d = Daemon::start(&fake, "");
+    let started = Utc::now();
+    d.drop_job("tick.toml", &text_job("cron = \"*/2 * * * * *\""));
+    std::thread::sleep(Duration::from_secs(7));
+    let sent = fake.accepted();
+    assert!(
+        sent.len() >= 3,
+        "only {} sends in 7 s; log:\n{}",
+        sent.len(),
+        d.log()
+    );
+    let mut occurrences = Vec::new();
+    for r in &sent {
+        let reference = r.body["reference"].as_str().expect("reference");
+        let ms: i64 = reference
+            .rsplit(':')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("occurrence in reference");
+        assert!(
+            r.arrived_at.timestamp_millis() >= ms,
+            "{reference} arrived at {} before its occurrence",
+            r.arrived_at
+        );
+        assert!(ms >= started.timestamp_millis() - 2000);
+        occurrences.push(ms);
+    }
+    let mut unique = occurrences.clone();
+    unique.dedup();
+    assert_eq!(unique, occurrences, "each occurrence once, in order");
+    assert!(occurrences.windows(2).all(|w| w[1] - w[0] >= 2000));
+}

@@ -85,15 +85,21 @@ fn check_one(path: &Path, ctx: &JobContext) -> Result<job::Job, String> {
 
 fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<String> {
     let window = ctx.config.schedule.immediate_window;
+    let quiet =
+        crate::quiet::window_for(ctx.config, &job.channel).filter(|_| !job.ignore_quiet_hours);
     if args.payload {
-        let due = schedule::upcoming(&job.schedule, ctx.now, window, 1);
-        let occurrence = due.first().copied().unwrap_or(ctx.now);
-        let body = payload::body_without_validity(job, occurrence);
-        let body = payload::with_validity(body, job.validity.as_secs());
-        return vec![body.to_string()];
+        // The same planning intake does, so the payload shown is the payload stored.
+        let planned = crate::spool::plan_job(job, "check", ctx.now, ctx.config);
+        return planned
+            .sends
+            .first()
+            .and_then(|send| serde_json::from_str(&send.payload).ok())
+            .map(|body| payload::with_validity(body, job.validity.as_secs()).to_string())
+            .into_iter()
+            .collect();
     }
     if let Some(n) = args.next {
-        return schedule::upcoming(&job.schedule, ctx.now, window, n)
+        return schedule::upcoming(&job.schedule, ctx.now, window, n, quiet.as_ref())
             .into_iter()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             .collect();

@@ -13,6 +13,7 @@
 pub mod backoff;
 pub mod outcome;
 pub mod rate;
+pub mod recurring;
 pub mod transport;
 
 use std::collections::HashSet;
@@ -25,6 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::job::payload;
+use crate::quiet::QuietWindow;
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate, Store};
 use outcome::WorkspaceEffect;
 use rate::TokenBucket;
@@ -202,9 +204,11 @@ struct SendTask {
 impl SendTask {
     async fn run(self, send: ClaimedSend) {
         let started = Utc::now();
-        let (attempt, update) = match self.prepare(&send, started) {
+        let recurrence =
+            recurring::Recurrence::load(&self.store, &self.config, &send, started).await;
+        let (attempt, update) = match self.prepare(&send, started, recurrence.as_ref()) {
             Err(done) => done,
-            Ok((channel_id, body)) => {
+            Ok((channel_id, body, quiet)) => {
                 let result = self.transport.send(&channel_id, &body).await;
                 let decision = outcome::decide(
                     &send,
@@ -213,13 +217,19 @@ impl SendTask {
                     Utc::now(),
                     &self.config.retry,
                     backoff::jitter(),
+                    quiet.as_ref(),
                 );
                 self.apply(decision.workspace);
                 (decision.attempt, decision.update)
             }
         };
         log_update(&send, &update);
+        let finished = !matches!(update, SendUpdate::Retry { .. });
         self.record(send.send_id, attempt, update).await;
+        if let (true, Some(rec)) = (finished, &recurrence) {
+            rec.follow_up(&self.store, &self.config, &send, Utc::now())
+                .await;
+        }
         lock(&self.shared.claimed).remove(&send.send_id);
         self.waker.notify_one();
     }
@@ -230,7 +240,8 @@ impl SendTask {
         &self,
         send: &ClaimedSend,
         now: chrono::DateTime<Utc>,
-    ) -> Result<(String, serde_json::Value), (AttemptRecord, SendUpdate)> {
+        recurrence: Option<&recurring::Recurrence>,
+    ) -> Result<(String, serde_json::Value, Option<QuietWindow>), (AttemptRecord, SendUpdate)> {
         let attempt = |outcome, error: &str| AttemptRecord {
             started: now,
             finished: now,
@@ -238,6 +249,13 @@ impl SendTask {
             outcome,
             error: Some(error.to_owned()),
         };
+        if recurrence.is_some_and(|r| r.overtaken(send, now)) {
+            let reason = "skipped: a later occurrence of this recurring job is already due (msgspool was not running)".to_owned();
+            return Err((
+                attempt(AttemptOutcome::Expired, &reason),
+                SendUpdate::Expired { reason, at: now },
+            ));
+        }
         if now >= send.expires {
             let reason = format!(
                 "validity ended at {} before it could be sent",
@@ -279,8 +297,25 @@ impl SendTask {
                 ));
             }
         };
+        let ignores_quiet = body
+            .get("ignoreQuietHours")
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
+        let quiet =
+            crate::quiet::window_for(&self.config, &send.channel).filter(|_| !ignores_quiet);
+        if let Some(q) = quiet.filter(|q| q.contains(now)) {
+            // Quiet hours began after the send was planned (or the config changed).
+            let error = format!("deferred by quiet hours ({})", q.describe());
+            let update =
+                outcome::retry_or_expire(send, q.defer(now), false, error.clone(), now, Some(&q));
+            return Err((attempt(AttemptOutcome::Retry, &error), update));
+        }
         let left = (send.expires - now).num_seconds().max(0) as u64;
-        Ok((channel.id.clone(), payload::with_validity(body, left)))
+        Ok((
+            channel.id.clone(),
+            payload::with_validity(body, left),
+            quiet,
+        ))
     }
 
     fn apply(&self, effect: WorkspaceEffect) {

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::backoff::full_jitter;
 use crate::bird::{BirdError, SendResult};
 use crate::config::RetryConfig;
+use crate::quiet::QuietWindow;
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate};
 
 /// What the workspace as a whole must do after this answer.
@@ -36,6 +37,7 @@ pub struct Decision {
 pub const KEY_REFUSED_PAUSE: Duration = Duration::from_secs(30);
 
 /// Decides the consequences of `result` for `send`, which was POSTed at `started`.
+/// Retries that would fall inside `quiet` hours wait for their end.
 pub fn decide(
     send: &ClaimedSend,
     result: SendResult,
@@ -43,6 +45,7 @@ pub fn decide(
     now: DateTime<Utc>,
     retry: &RetryConfig,
     jitter: f64,
+    quiet: Option<&QuietWindow>,
 ) -> Decision {
     let attempt = |http_status: Option<u16>, outcome, error: Option<String>| AttemptRecord {
         started,
@@ -73,7 +76,7 @@ pub fn decide(
             let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
             Decision {
                 attempt: attempt(Some(429), AttemptOutcome::Throttled, Some(error.clone())),
-                update: retry_or_expire(send, next, false, error, now),
+                update: retry_or_expire(send, next, false, error, now, quiet),
                 workspace: WorkspaceEffect::SlowDown(wait),
             }
         }
@@ -89,7 +92,7 @@ pub fn decide(
                     AttemptOutcome::Unauthorized,
                     Some(text.clone()),
                 ),
-                update: retry_or_expire(send, next, false, text, now),
+                update: retry_or_expire(send, next, false, text, now, quiet),
                 workspace: WorkspaceEffect::KeyRefused,
             }
         }
@@ -120,7 +123,7 @@ pub fn decide(
             format!("{http_status}: {detail}"),
             now,
             retry,
-            jitter,
+            (jitter, quiet),
         ),
         SendResult::Transport { detail } => transient(
             send,
@@ -128,7 +131,7 @@ pub fn decide(
             detail,
             now,
             retry,
-            jitter,
+            (jitter, quiet),
         ),
     }
 }
@@ -140,7 +143,7 @@ fn transient(
     error: String,
     now: DateTime<Utc>,
     retry: &RetryConfig,
-    jitter: f64,
+    (jitter, quiet): (f64, Option<&QuietWindow>),
 ) -> Decision {
     let used = send.attempts + 1;
     let update = if used >= retry.max_attempts {
@@ -154,7 +157,7 @@ fn transient(
     } else {
         let wait = full_jitter(used, retry.initial, retry.max, jitter);
         let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
-        retry_or_expire(send, next, true, error, now)
+        retry_or_expire(send, next, true, error, now, quiet)
     };
     if matches!(update, SendUpdate::Expired { .. }) {
         attempt.outcome = AttemptOutcome::Expired;
@@ -166,30 +169,37 @@ fn transient(
     }
 }
 
-/// Retries at `next`, or ends the send `expired` when `next` is not before its expiry.
-fn retry_or_expire(
+/// Retries at `next` (or at the end of quiet hours when `next` falls inside them), or
+/// ends the send `expired` when that is not before its expiry.
+pub fn retry_or_expire(
     send: &ClaimedSend,
     next: DateTime<Utc>,
     count_attempt: bool,
     error: String,
     now: DateTime<Utc>,
+    quiet: Option<&QuietWindow>,
 ) -> SendUpdate {
-    if next >= send.expires {
-        SendUpdate::Expired {
-            reason: format!(
-                "validity ended at {} before the next try at {}; last error: {error}",
-                crate::timefmt::utc_text(send.expires),
-                crate::timefmt::utc_text(next)
-            ),
-            at: now,
-        }
-    } else {
-        SendUpdate::Retry {
-            next_attempt: next,
+    let deferred = quiet.map_or(next, |q| q.defer(next));
+    if deferred < send.expires {
+        return SendUpdate::Retry {
+            next_attempt: deferred,
             count_attempt,
             error,
-        }
+        };
     }
+    let expires = crate::timefmt::utc_text(send.expires);
+    let reason = match quiet {
+        Some(q) if deferred != next => format!(
+            "quiet hours ({}) defer the next try to {}, past its expiry at {expires}; last error: {error}",
+            q.describe(),
+            crate::timefmt::utc_text(deferred)
+        ),
+        _ => format!(
+            "validity ended at {expires} before the next try at {}; last error: {error}",
+            crate::timefmt::utc_text(next)
+        ),
+    };
+    SendUpdate::Expired { reason, at: now }
 }
 
 fn describe(e: &BirdError) -> String {
@@ -218,6 +228,8 @@ mod tests {
             payload: "{}".into(),
             reference: "r".into(),
             due: utc("2026-11-23T12:00:00Z"),
+            occurrence: utc("2026-11-23T12:00:00Z"),
+            recurring: false,
             expires: utc(expires),
             attempts,
         }
@@ -234,7 +246,7 @@ mod tests {
     const NOW: &str = "2026-11-23T12:00:00Z";
 
     fn run(s: &ClaimedSend, r: SendResult) -> Decision {
-        decide(s, r, utc(NOW), utc(NOW), &retry(), 0.5)
+        decide(s, r, utc(NOW), utc(NOW), &retry(), 0.5, None)
     }
 
     #[test]
@@ -359,5 +371,55 @@ mod tests {
         };
         assert_eq!(code.as_deref(), Some("InvalidPayload"));
         assert!(details.is_some_and(|d| d.contains("/body")));
+    }
+
+    fn quiet() -> QuietWindow {
+        QuietWindow {
+            start: chrono::NaiveTime::from_hms_opt(11, 0, 0).unwrap(),
+            end: chrono::NaiveTime::from_hms_opt(13, 0, 0).unwrap(),
+            tz: chrono_tz::Tz::UTC,
+        }
+    }
+
+    #[test]
+    fn a_retry_that_falls_inside_quiet_hours_waits_for_their_end() {
+        let q = quiet();
+        let d = decide(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::ServerError {
+                http_status: 500,
+                detail: "x".into(),
+            },
+            utc(NOW),
+            utc(NOW),
+            &retry(),
+            0.5,
+            Some(&q),
+        );
+        assert!(matches!(
+            d.update,
+            SendUpdate::Retry { next_attempt, .. } if next_attempt == utc("2026-11-23T13:00:00Z")
+        ));
+    }
+
+    #[test]
+    fn a_quiet_hours_deferral_past_expiry_ends_expired_naming_quiet_hours() {
+        let q = quiet();
+        let d = decide(
+            &send(0, "2026-11-23T12:30:00Z"),
+            SendResult::ServerError {
+                http_status: 500,
+                detail: "x".into(),
+            },
+            utc(NOW),
+            utc(NOW),
+            &retry(),
+            0.5,
+            Some(&q),
+        );
+        let SendUpdate::Expired { reason, .. } = d.update else {
+            panic!("expected expired, got {:?}", d.update);
+        };
+        assert!(reason.contains("quiet hours (11:00–13:00 UTC)"), "{reason}");
     }
 }

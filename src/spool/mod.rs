@@ -10,7 +10,7 @@
 //! [`SETTLE`] is left for a later pass instead of being rejected half-written. When the
 //! store cannot commit (disk full, locked), files stay in the spool and are retried.
 
-mod plan;
+pub mod plan;
 pub mod scan;
 
 use std::path::{Path, PathBuf};

@@ -19,6 +19,7 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
             let occurrence = requested.unwrap_or(now);
             let due = schedule::first_due(*requested, now, config.schedule.immediate_window);
             let expires = schedule::expiry(*requested, now, job.validity);
+            let due = after_quiet_hours(job, due, expires, config);
             (
                 JobKind::Once,
                 None,
@@ -36,7 +37,10 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
                 .ok()
                 .and_then(|c| schedule::next_occurrence(&c, *timezone, now, *until));
             let sends = next
-                .map(|t| new_send(job, t, t, schedule::expiry(Some(t), now, job.validity)))
+                .map(|t| {
+                    let expires = schedule::expiry(Some(t), now, job.validity);
+                    new_send(job, t, after_quiet_hours(job, t, expires, config), expires)
+                })
                 .into_iter()
                 .collect();
             (
@@ -59,6 +63,24 @@ pub fn plan_job(job: &Job, source_name: &str, now: DateTime<Utc>, config: &Confi
         source_text: job.source_text.clone(),
         sha256: job.sha256.clone(),
         sends,
+    }
+}
+
+/// `due` moved to the end of quiet hours when it falls inside them, unless the job ignores
+/// them or the end is past `expires` (then dispatch ends the send `expired`, naming quiet
+/// hours, when it comes due).
+pub fn after_quiet_hours(
+    job: &Job,
+    due: DateTime<Utc>,
+    expires: DateTime<Utc>,
+    config: &Config,
+) -> DateTime<Utc> {
+    if job.ignore_quiet_hours {
+        return due;
+    }
+    match crate::quiet::window_for(config, &job.channel) {
+        Some(w) if w.defer(due) < expires => w.defer(due),
+        _ => due,
     }
 }
 

@@ -121,6 +121,10 @@ pub struct ClaimedSend {
     pub payload: String,
     pub reference: String,
     pub due: DateTime<Utc>,
+    /// The occurrence this send is for (the time asked for).
+    pub occurrence: DateTime<Utc>,
+    /// True when the job is a `cron` job, whose next occurrence follows this one.
+    pub recurring: bool,
     pub expires: DateTime<Utc>,
     /// Attempts counted so far (before this one).
     pub attempts: u32,
@@ -336,6 +340,31 @@ impl Store {
         self.inner
             .writer
             .call(move |conn| queries::insert_event(conn, now, &kind, job_id.as_deref(), &detail))
+            .await
+    }
+
+    /// A job's state, source file name and source text, if the job exists.
+    pub async fn job_source(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<(String, String, String)>, StoreError> {
+        let job_id = job_id.to_owned();
+        self.read(move |conn| queries::job_source(conn, &job_id))
+            .await
+    }
+
+    /// Adds a recurring job's next occurrence (see `ops::add_occurrence`).
+    pub async fn add_occurrence(
+        &self,
+        job_id: &str,
+        send: NewSend,
+        skipped: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let job_id = job_id.to_owned();
+        self.inner
+            .writer
+            .call(move |conn| ops::add_occurrence(conn, &job_id, &send, skipped.as_deref(), now))
             .await
     }
 

@@ -18,7 +18,8 @@ use rusqlite::Connection;
 
 use super::queries::{self, SendState};
 use super::{
-    AcceptOutcome, AttemptOutcome, AttemptRecord, ClaimedSend, NewJob, SendUpdate, StoreError,
+    AcceptOutcome, AttemptOutcome, AttemptRecord, ClaimedSend, NewJob, NewSend, SendUpdate,
+    StoreError,
 };
 use crate::timefmt::utc_text;
 
@@ -285,4 +286,29 @@ pub(super) fn send_states(conn: &Connection) -> Result<BTreeMap<String, i64>, St
         counts.insert(state, count);
     }
     Ok(counts)
+}
+
+/// Adds the next occurrence of a recurring job, unless it exists already or the job was
+/// canceled; records `skipped` (occurrences passed over) as one event. Returns whether a
+/// send was added.
+pub(super) fn add_occurrence(
+    conn: &Connection,
+    job_id: &str,
+    send: &NewSend,
+    skipped: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if let Some(detail) = skipped {
+        queries::insert_event(conn, now, "skipped", Some(job_id), detail)?;
+    }
+    let state = queries::job_source(conn, job_id)?.map(|(state, _, _)| state);
+    if state.as_deref() != Some("active") && state.as_deref() != Some("finished") {
+        return Ok(false);
+    }
+    if queries::occurrence_state(conn, job_id, send.occurrence)?.is_some() {
+        return Ok(false);
+    }
+    queries::insert_send(conn, job_id, send, now)?;
+    queries::reactivate_job(conn, job_id, now)?;
+    Ok(true)
 }

@@ -221,6 +221,30 @@ pub(super) fn finish_job(
     Ok(stmt.execute(params![job_id, utc_text(at)])?)
 }
 
+/// A job's state, source file name and text.
+pub(super) fn job_source(
+    conn: &Connection,
+    job_id: &str,
+) -> Result<Option<(String, String, String)>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT state, source_name, source_text FROM jobs WHERE id = ?1")?;
+    Ok(stmt
+        .query_row([job_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?)
+}
+
+/// Marks a finished job active again (a recurring job got its next occurrence).
+pub(super) fn reactivate_job(
+    conn: &Connection,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE jobs SET state = 'active', updated_at = ?2 WHERE id = ?1 AND state = 'finished'",
+    )?;
+    Ok(stmt.execute(params![job_id, utc_text(at)])?)
+}
+
 /// Appends a line to `events`.
 pub(super) fn insert_event(
     conn: &Connection,
@@ -268,7 +292,7 @@ pub(super) fn due_sends(
 ) -> Result<Vec<ClaimedSend>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.job_id, j.channel, s.payload, s.reference, s.due_at, s.expires_at,
-                s.attempts
+                s.attempts, s.occurrence_at, j.kind = 'cron'
          FROM sends s JOIN jobs j ON j.id = s.job_id
          WHERE s.state = 'scheduled' AND s.next_attempt_at <= ?1
          ORDER BY s.next_attempt_at, s.id
@@ -285,6 +309,8 @@ pub(super) fn due_sends(
             due_at: row.get(5)?,
             expires_at: row.get(6)?,
             attempts: row.get(7)?,
+            occurrence_at: row.get(8)?,
+            recurring: row.get(9)?,
         })
     })?;
     let mut sends = Vec::new();
@@ -297,6 +323,8 @@ pub(super) fn due_sends(
             payload: row.payload,
             reference: row.reference,
             due: instant("sends.due_at", &row.due_at)?,
+            occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
+            recurring: row.recurring,
             expires: instant("sends.expires_at", &row.expires_at)?,
             attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
                 column: "sends.attempts",
@@ -317,6 +345,8 @@ struct DueRow {
     due_at: String,
     expires_at: String,
     attempts: i64,
+    occurrence_at: String,
+    recurring: bool,
 }
 
 /// Marks a scheduled send as being sent, claimed at `now`.

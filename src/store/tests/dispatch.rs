@@ -351,3 +351,47 @@ async fn send_states_counts_every_state_including_empty_ones() {
     let states: Vec<(&str, i64)> = states.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_eq!(states, expected);
 }
+
+#[tokio::test]
+async fn a_clock_jumping_forward_makes_what_became_due_claimable_at_once() {
+    let db = open_db();
+    let later = now() + Duration::hours(3);
+    db.store
+        .accept_job(job("later", "v1", &[later]), now())
+        .await
+        .unwrap();
+    assert!(db.store.claim_due(now(), 10).await.unwrap().is_empty());
+    // The wall clock steps forward by four hours: the send is due and is claimed.
+    let stepped = now() + Duration::hours(4);
+    let claimed = db.store.claim_due(stepped, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].due, later);
+}
+
+#[tokio::test]
+async fn a_clock_jumping_back_re_sends_nothing_already_sent() {
+    let db = open_db();
+    let send = claimed_send(&db, "once").await;
+    db.store
+        .record_outcome(
+            send.send_id,
+            attempt(AttemptOutcome::Sent, Some(202)),
+            SendUpdate::Sent {
+                bird_message_id: "m".into(),
+                bird_status: "accepted".into(),
+                at: now(),
+            },
+        )
+        .await
+        .unwrap();
+    for step in [-Duration::hours(2), Duration::zero(), Duration::days(1)] {
+        assert!(
+            db.store
+                .claim_due(now() + step, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a sent send was claimed again at now {step}"
+        );
+    }
+}
