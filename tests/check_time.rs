@@ -116,3 +116,33 @@ fn cron_occurrences_are_held_locally_beyond_35_days() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(lines, ["2027-01-01T09:00:00Z", "2028-01-01T09:00:00Z"]);
 }
+
+fn payload(config: &str, job_top: &str) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let job = dir.path().join("job.toml");
+    std::fs::write(&job, format!("{job_top}\n{CONTACT}")).expect("write job");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, config).expect("write config");
+    let out = Command::new(env!("CARGO_BIN_EXE_msgspool"))
+        .args(["check", "--payload", "--config"])
+        .arg(&cfg)
+        .arg(&job)
+        .output()
+        .expect("run msgspool");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+#[test]
+fn validity_defaults_by_channel_kind_and_the_job_can_set_its_own() {
+    let two_fa = "[channels.otp]\nid = \"c2\"\nkind = \"2fa\"\n";
+    assert_eq!(payload(two_fa, "")["validity"], 600);
+    let transactional = "[channels.t]\nid = \"c3\"\nkind = \"transactional\"\n";
+    assert_eq!(payload(transactional, "")["validity"], 129_600);
+    assert_eq!(payload(two_fa, "validity = 42")["validity"], 42);
+}
