@@ -35,7 +35,7 @@ pub(super) fn accept_job(
         "active"
     };
     let Some((stored_sha256, stored_state)) = queries::job_hash_and_state(conn, &job.id)? else {
-        queries::insert_job(conn, job, state, now)?;
+        queries::upsert_job(conn, job, state, now)?;
         for send in &job.sends {
             queries::insert_send(conn, &job.id, send, now)?;
         }
@@ -48,7 +48,7 @@ pub(super) fn accept_job(
         return Ok(AcceptOutcome::Conflict { reason });
     }
     let canceled = queries::delete_scheduled_sends(conn, &job.id)?;
-    queries::update_job(conn, job, state, now)?;
+    queries::upsert_job(conn, job, state, now)?;
     for send in &job.sends {
         queries::insert_send(conn, &job.id, send, now)?;
     }

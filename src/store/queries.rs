@@ -88,8 +88,9 @@ pub(super) fn job_hash_and_state(
         .optional()?)
 }
 
-/// Inserts a new job row in `state`.
-pub(super) fn insert_job(
+/// Writes a job row in `state`: a new job, or a new version of an existing one (its
+/// `created_at` kept).
+pub(super) fn upsert_job(
     conn: &Connection,
     job: &NewJob,
     state: &str,
@@ -98,36 +99,12 @@ pub(super) fn insert_job(
     let mut stmt = conn.prepare_cached(
         "INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
                            source_text, sha256, state, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
-    )?;
-    stmt.execute(params![
-        job.id,
-        job.channel,
-        job.kind.as_str(),
-        job.cron,
-        job.timezone,
-        job.until.map(utc_text),
-        job.source_name,
-        job.source_text,
-        job.sha256,
-        state,
-        utc_text(now),
-    ])?;
-    Ok(())
-}
-
-/// Overwrites a job's content with a new version of its file, in `state`.
-pub(super) fn update_job(
-    conn: &Connection,
-    job: &NewJob,
-    state: &str,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE jobs SET channel = ?2, kind = ?3, cron = ?4, timezone = ?5, until_at = ?6,
-                         source_name = ?7, source_text = ?8, sha256 = ?9, state = ?10,
-                         updated_at = ?11
-         WHERE id = ?1",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)
+         ON CONFLICT (id) DO UPDATE SET
+             channel = excluded.channel, kind = excluded.kind, cron = excluded.cron,
+             timezone = excluded.timezone, until_at = excluded.until_at,
+             source_name = excluded.source_name, source_text = excluded.source_text,
+             sha256 = excluded.sha256, state = excluded.state, updated_at = excluded.updated_at",
     )?;
     stmt.execute(params![
         job.id,
