@@ -325,3 +325,32 @@ fn a_cron_job_every_two_seconds_sends_at_least_three_times_within_seven_seconds_
     assert_eq!(unique, occurrences, "each occurrence once, in order");
     assert!(occurrences.windows(2).all(|w| w[1] - w[0] >= 2000));
 }
+
+#[test]
+fn re_dropping_a_job_is_a_no_op_when_identical_replaces_pending_sends_and_conflicts_when_finished()
+{
+    let fake = fake();
+    let d = Daemon::start(&fake, "");
+    let later = rfc3339(Utc::now() + chrono::Duration::hours(1));
+    let first = text_job(&format!("scheduledFor = \"{later}\""));
+    d.drop_job("again.toml", &first);
+    assert!(d.eventually(LONG, || d.query("SELECT count(*) FROM sends")
+        == [vec!["1".to_owned()]]));
+    // Identical content: nothing changes.
+    d.drop_job("again.toml", &first);
+    assert!(d.eventually(LONG, || !d.spool().join("again.toml").exists()));
+    assert_eq!(
+        d.query("SELECT count(*) FROM sends"),
+        [vec!["1".to_owned()]]
+    );
+    // Different content while pending: the pending send is replaced, and goes out now.
+    d.drop_job("again.toml", &text_job("tags = [\"v2\"]"));
+    let state = wait_state(&d, "again", "sent");
+    assert_eq!(state[0], "sent");
+    assert_eq!(fake.accepted()[0].body["tags"], serde_json::json!(["v2"]));
+    // The job is finished: yet another version is a conflict.
+    d.drop_job("again.toml", &text_job("tags = [\"v3\"]"));
+    let err = d.spool().join("rejected/again.toml.err");
+    assert!(d.eventually(LONG, || err.exists()), "log:\n{}", d.log());
+    assert_eq!(fake.accepted_count(), 1);
+}
