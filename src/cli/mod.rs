@@ -2,9 +2,20 @@
 //!
 //! `main` parses with clap (usage errors exit 2), calls [`run`], and exits with what it
 //! returns. Output to a closed pipe ends the command quietly.
+//!
+//! The operator commands (`list`, `show`, `stats`, `cancel`, `retry`) work on the
+//! daemon's database while it runs; what they share (finding the database, exit codes) is
+//! in `operator`, how they show rows in `format`.
 
+mod cancel;
 mod check;
+mod format;
+mod list;
+mod operator;
+mod retry;
 mod run;
+mod show;
+mod stats;
 
 use std::path::PathBuf;
 
@@ -27,6 +38,16 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run the daemon: take job files from the spool folder and send them when due.
     Run(run::RunArgs),
+    /// List sends, soonest due first (the queue unless --state says otherwise).
+    List(list::ListArgs),
+    /// Show a job (or one send) with payloads, attempts, Bird's answers and its file.
+    Show(show::ShowArgs),
+    /// Cancel a job's pending sends, one send, or (with --all) every active job.
+    Cancel(cancel::CancelArgs),
+    /// Schedule a failed or expired send again (with --all: every one that matches).
+    Retry(retry::RetryArgs),
+    /// Count sends per state and what finished in the last hour and day.
+    Stats(stats::StatsArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -34,6 +55,11 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Run(args) => run::run(args),
+        Command::List(args) => list::run(&args),
+        Command::Show(args) => show::run(&args),
+        Command::Cancel(args) => cancel::run(&args),
+        Command::Retry(args) => retry::run(&args),
+        Command::Stats(args) => stats::run(&args),
     }
 }
 

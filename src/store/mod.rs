@@ -2,8 +2,10 @@
 //!
 //! Owns: the database file and its schema ([`schema`]: pragmas, numbered migrations, the
 //! views operators read), the one thread that writes ([`writer`]: group commit), every
-//! statement ([`queries`]) and the operations built from them ([`ops`]). No other module
-//! sees a connection; they call the async methods of [`Store`].
+//! statement ([`queries`]) and the operations built from them ([`ops`]); the operator's
+//! reads and writes (`msgspool list`, `show`, `stats`, `cancel`, `retry`) follow the same
+//! split in [`operator`]. No other module sees a connection; they call the async methods
+//! of [`Store`].
 //!
 //! Trusts: its callers for what they store (a job was validated by `job`, a payload is
 //! Bird's JSON body) and for the clock: every write takes `now`, so tests can move time.
@@ -19,6 +21,7 @@
 //! Dropping a future returned by a write does not cancel the write: once submitted it
 //! commits (or fails) whether or not anyone waits for the answer.
 
+mod operator;
 mod ops;
 mod queries;
 mod schema;
@@ -35,6 +38,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
+pub use operator::{
+    AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
+    RetryOutcome, SendDetails, SendFilter, SendRow, Stats,
+};
+pub use queries::SendState;
 pub use schema::KNOWN_VERSION;
 
 use writer::Writer;
@@ -215,6 +223,18 @@ pub enum StoreError {
     Sqlite(String),
     #[error("send {0} is not in the database (was it deleted by hand?)")]
     NoSuchSend(i64),
+    #[error("job {0:?} is not in the database")]
+    NoSuchJob(String),
+    #[error(
+        "the database {path} has schema version {found}, and version {known} is needed to read it; start `msgspool run` once (it migrates the database) or check that this is a msgspool database"
+    )]
+    NotMigrated {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("internal error: a write was asked of a store opened read-only")]
+    ReadOnly,
     #[error(
         "the database holds {value:?} in {column}, which msgspool cannot read; correct it with sqlite3"
     )]
@@ -265,6 +285,20 @@ impl Store {
     /// starts the writer thread.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         Store::open_with(path, Options::default())
+    }
+
+    /// Opens the existing database at `path` for reading only: nothing is created,
+    /// migrated or written, and no writer thread starts (every write answers
+    /// [`StoreError::ReadOnly`]). The database must be at [`KNOWN_VERSION`].
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let reader = schema::open_reader(path, Options::default().busy_timeout)?;
+        schema::check_version(&reader, path)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer: Writer::disabled(),
+                reader: Mutex::new(reader),
+            }),
+        })
     }
 
     fn open_with(path: &Path, options: Options) -> Result<Store, StoreError> {

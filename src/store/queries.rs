@@ -15,7 +15,7 @@ use crate::timefmt::{parse_utc_text, utc_text};
 
 /// The states of a send, as stored in `sends.state`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum SendState {
+pub enum SendState {
     Scheduled,
     Sending,
     Sent,
@@ -25,7 +25,8 @@ pub(super) enum SendState {
 }
 
 impl SendState {
-    pub(super) const ALL: [SendState; 6] = [
+    /// Every state, in the order a send moves through them.
+    pub const ALL: [SendState; 6] = [
         SendState::Scheduled,
         SendState::Sending,
         SendState::Sent,
@@ -34,7 +35,8 @@ impl SendState {
         SendState::Canceled,
     ];
 
-    pub(super) fn as_str(self) -> &'static str {
+    /// The lower-case word stored in the database.
+    pub fn as_str(self) -> &'static str {
         match self {
             SendState::Scheduled => "scheduled",
             SendState::Sending => "sending",
@@ -44,10 +46,18 @@ impl SendState {
             SendState::Canceled => "canceled",
         }
     }
+
+    /// The state a stored word names, if it names one.
+    pub fn from_word(word: &str) -> Option<SendState> {
+        SendState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == word)
+    }
 }
 
 impl JobKind {
-    fn as_str(self) -> &'static str {
+    /// The lower-case word stored in `jobs.kind`.
+    pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Once => "once",
             JobKind::Cron => "cron",
@@ -56,7 +66,8 @@ impl JobKind {
 }
 
 impl AttemptOutcome {
-    fn as_str(self) -> &'static str {
+    /// The lower-case word stored in `attempts.outcome`.
+    pub fn as_str(self) -> &'static str {
         match self {
             AttemptOutcome::Sent => "sent",
             AttemptOutcome::Retry => "retry",
@@ -70,7 +81,7 @@ impl AttemptOutcome {
 }
 
 /// Reads a stored timestamp, naming the column when it is not one.
-fn instant(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(super) fn instant(column: &'static str, text: &str) -> Result<DateTime<Utc>, StoreError> {
     parse_utc_text(text).ok_or_else(|| StoreError::BadValue {
         column,
         value: text.to_owned(),

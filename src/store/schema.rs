@@ -204,6 +204,46 @@ pub(super) fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connect
     Ok(conn)
 }
 
+/// Checks, without writing, that a database is at [`KNOWN_VERSION`]: a store opened
+/// read-only cannot migrate, and cannot read a schema it does not know.
+pub(super) fn check_version(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let has_versions: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema
+                            WHERE type = 'table' AND name = 'schema_version')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(open_error)?;
+    let found: i64 = if has_versions {
+        conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(open_error)?
+    } else {
+        0
+    };
+    match found.cmp(&KNOWN_VERSION) {
+        std::cmp::Ordering::Equal => Ok(()),
+        std::cmp::Ordering::Greater => Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            known: KNOWN_VERSION,
+        }),
+        std::cmp::Ordering::Less => Err(StoreError::NotMigrated {
+            path: path.to_path_buf(),
+            found,
+            known: KNOWN_VERSION,
+        }),
+    }
+}
+
 /// Brings the database to [`KNOWN_VERSION`]; returns the version it had before.
 pub(super) fn migrate(
     conn: &mut Connection,

@@ -15,7 +15,8 @@
 //! bounded backoff; the whole batch is then run again: operations are delayed, never
 //! dropped. A disk error (full, I/O) rolls the whole batch back and answers every caller
 //! with it; callers keep their input and may try again. When every `Store` is dropped the
-//! channel closes and the thread finishes its queue and exits.
+//! channel closes and the thread finishes its queue and exits. A store opened read-only
+//! has a [`Writer::disabled`] instead: no thread, and every write is refused.
 
 use std::sync::mpsc;
 use std::thread;
@@ -75,9 +76,9 @@ enum Message {
     Checkpoint(oneshot::Sender<Result<(), StoreError>>),
 }
 
-/// The sending side of the writer's queue.
+/// The sending side of the writer's queue; `None` for a store opened read-only.
 pub(super) struct Writer {
-    queue: mpsc::Sender<Message>,
+    queue: Option<mpsc::Sender<Message>>,
 }
 
 impl Writer {
@@ -87,7 +88,12 @@ impl Writer {
         thread::Builder::new()
             .name("msgspool-writer".to_owned())
             .spawn(move || run(&conn, &inbox, max_batch.max(1)))?;
-        Ok(Writer { queue })
+        Ok(Writer { queue: Some(queue) })
+    }
+
+    /// A writer for a read-only store: every write is answered with [`StoreError::ReadOnly`].
+    pub(super) fn disabled() -> Writer {
+        Writer { queue: None }
     }
 
     /// Runs `work` in the next group commit and returns its result once committed.
@@ -117,7 +123,10 @@ impl Writer {
             }));
             waiting.push(answer);
         }
-        if self.queue.send(Message::Ops(ops)).is_err() {
+        let Some(queue) = &self.queue else {
+            return waiting.iter().map(|_| Err(StoreError::ReadOnly)).collect();
+        };
+        if queue.send(Message::Ops(ops)).is_err() {
             return waiting
                 .iter()
                 .map(|_| Err(StoreError::WriterGone))
@@ -133,7 +142,10 @@ impl Writer {
     /// Checkpoints the WAL between two batches.
     pub(super) async fn checkpoint(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.queue
+        let Some(queue) = &self.queue else {
+            return Err(StoreError::ReadOnly);
+        };
+        queue
             .send(Message::Checkpoint(reply))
             .map_err(|_| StoreError::WriterGone)?;
         answer.await.unwrap_or(Err(StoreError::WriterGone))

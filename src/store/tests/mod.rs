@@ -5,6 +5,7 @@
 
 mod accept;
 mod dispatch;
+mod operator;
 mod schema;
 mod writer;
 
