@@ -138,6 +138,11 @@ impl Daemon {
         }
     }
 
+    /// Waits until the daemon logged that it started (recovery done, intake running).
+    pub fn wait_started(&self, timeout: Duration) -> bool {
+        self.eventually(timeout, || self.log().contains("msgspool started"))
+    }
+
     /// The daemon's process id.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
