@@ -4,6 +4,7 @@
 //! returns. Output to a closed pipe ends the command quietly.
 
 mod check;
+mod contact;
 mod run;
 
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct Cli {
 pub enum Command {
     /// Check job files offline: every local rule, the payload, the due times.
     Check(check::CheckArgs),
+    /// Ask Bird whether a contact's WhatsApp service window is open, and until when.
+    Contact(contact::ContactArgs),
     /// Run the daemon: take job files from the spool folder and send them when due.
     Run(run::RunArgs),
 }
@@ -33,6 +36,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Contact(args) => contact::run(&args),
         Command::Run(args) => run::run(args),
     }
 }
