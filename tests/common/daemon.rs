@@ -255,3 +255,14 @@ pub fn parse_time(s: &str) -> DateTime<Utc> {
         .expect("RFC 3339 in the database")
         .with_timezone(&Utc)
 }
+
+/// Runs `sql` through the `sqlite3` CLI as an operator would (`-bail -batch`, waiting up to
+/// 5 s for a lock another writer holds).
+pub fn sqlite3(db: &Path, sql: &str) -> std::process::Output {
+    Command::new("sqlite3")
+        .args(["-bail", "-batch", "-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 CLI is installed (apt-get install sqlite3)")
+}
