@@ -8,6 +8,7 @@
 //! SIGTERM/SIGINT stop claiming, let requests in flight finish within `shutdown_grace`, put
 //! back what did not finish, and return so the process exits 0.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -212,31 +213,65 @@ fn reload(
     let _ = sd_notify::notify(&[NotifyState::Ready]);
 }
 
+/// How often the STATUS= line is refreshed when systemd asked for no watchdog.
+const STATUS_EVERY: Duration = Duration::from_secs(15);
+
 /// Proof of life for systemd's watchdog, sent from the dispatch loop itself at half the
-/// interval (a stuck loop stops the pings), with a STATUS= line of queue counts.
+/// interval (a stuck loop stops the pings), with a STATUS= line of queue counts. Under
+/// systemd without a watchdog, only the STATUS= line, every [`STATUS_EVERY`].
 fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
-    let Some(interval) = sd_notify::watchdog_enabled() else {
+    let watchdog = sd_notify::watchdog_enabled();
+    if watchdog.is_none() && std::env::var_os("NOTIFY_SOCKET").is_none() {
         return Arc::new(|| {});
-    };
-    let every = interval / 2;
-    let last = Mutex::new(Instant::now() - every);
+    }
+    let every = watchdog.map_or(STATUS_EVERY, |interval| interval / 2);
+    // `None` until the first ping, which goes out on the first call.
+    let last: Mutex<Option<Instant>> = Mutex::new(None);
     Arc::new(move || {
         let mut last = last
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.elapsed() >= every {
-            *last = Instant::now();
-            let _ = sd_notify::notify(&[NotifyState::Watchdog]);
-            let store = store.clone();
-            tokio::spawn(async move {
-                if let Ok(counts) = store.send_states().await {
-                    let status: Vec<String> =
-                        counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-                    let _ = sd_notify::notify(&[NotifyState::Status(&status.join(", "))]);
-                }
-            });
+        if last.is_some_and(|at| at.elapsed() < every) {
+            return;
         }
+        *last = Some(Instant::now());
+        if watchdog.is_some() {
+            let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+        }
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Ok(counts) = store.send_states().await {
+                let _ = sd_notify::notify(&[NotifyState::Status(&status_line(&counts))]);
+            }
+        });
     })
+}
+
+/// The STATUS= text, e.g. `12 scheduled, 340 sent, 1 failed`: counts in the order a send
+/// moves through its states, leaving out states that have none, except `scheduled` (the
+/// queue's length, so the line is never empty).
+fn status_line(counts: &BTreeMap<String, i64>) -> String {
+    const ORDER: [&str; 6] = [
+        "scheduled",
+        "sending",
+        "sent",
+        "failed",
+        "expired",
+        "canceled",
+    ];
+    let known = ORDER
+        .iter()
+        .map(|&state| (state, counts.get(state).copied().unwrap_or(0)));
+    let others = counts
+        .iter()
+        .filter(|(state, _)| !ORDER.contains(&state.as_str()))
+        .map(|(state, n)| (state.as_str(), *n));
+    known
+        .chain(others)
+        .filter(|&(state, n)| n != 0 || state == "scheduled")
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound.
@@ -249,5 +284,29 @@ async fn housekeeping(store: Store, mut stop: watch::Receiver<bool>) {
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_lists_states_in_lifecycle_order_without_empty_ones() {
+        let counts = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
+            pairs.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect()
+        };
+        let all = counts(&[
+            ("canceled", 0),
+            ("expired", 0),
+            ("failed", 1),
+            ("scheduled", 12),
+            ("sending", 0),
+            ("sent", 340),
+        ]);
+        assert_eq!(status_line(&all), "12 scheduled, 340 sent, 1 failed");
+        assert_eq!(status_line(&counts(&[("sent", 0)])), "0 scheduled");
+        let busy = counts(&[("sending", 3), ("canceled", 2), ("scheduled", 0)]);
+        assert_eq!(status_line(&busy), "0 scheduled, 3 sending, 2 canceled");
     }
 }

@@ -295,7 +295,11 @@ fn a_cron_job_every_two_seconds_sends_at_least_three_times_within_seven_seconds_
     let fake = fake();
     let d = Daemon::start(&fake, "");
     // A slow start on a busy machine must not eat into the 7 s being measured.
-    assert!(d.wait_started(LONG), "daemon did not start; log:\n{}", d.log());
+    assert!(
+        d.wait_started(LONG),
+        "daemon did not start; log:\n{}",
+        d.log()
+    );
     let started = Utc::now();
     d.drop_job("tick.toml", &text_job("cron = \"*/2 * * * * *\""));
     std::thread::sleep(Duration::from_secs(7));

@@ -11,11 +11,15 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn validator() -> jsonschema::Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/bird/send-message-request.schema.json"
-    );
-    let text = std::fs::read_to_string(path).expect("Bird's request schema beside the repo");
+    // `shared/` sits beside the repo (the main checkout, CI), or beside an ancestor of a
+    // worktree nested deeper.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared/bird/send-message-request.schema.json"))
+        .find(|p| p.is_file())
+        .expect("Bird's request schema in shared/bird beside the repo");
+    let text = std::fs::read_to_string(path).expect("read Bird's request schema");
     let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
     jsonschema::options()
         .should_validate_formats(true)

@@ -9,6 +9,7 @@
 
 mod cancel;
 mod check;
+mod contact;
 mod format;
 mod list;
 mod operator;
@@ -36,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Check job files offline: every local rule, the payload, the due times.
     Check(check::CheckArgs),
+    /// Ask Bird whether a contact's WhatsApp service window is open, and until when.
+    Contact(contact::ContactArgs),
     /// Run the daemon: take job files from the spool folder and send them when due.
     Run(run::RunArgs),
     /// List sends, soonest due first (the queue unless --state says otherwise).
@@ -54,6 +57,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Contact(args) => contact::run(&args),
         Command::Run(args) => run::run(args),
         Command::List(args) => list::run(&args),
         Command::Show(args) => show::run(&args),

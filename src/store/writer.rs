@@ -13,10 +13,12 @@
 //! SQLITE_LOCKED on BEGIN or COMMIT (another process holds the write lock, e.g. an
 //! operator's open `sqlite3` transaction) is logged once per episode and waited out with
 //! bounded backoff; the whole batch is then run again: operations are delayed, never
-//! dropped. A disk error (full, I/O) rolls the whole batch back and answers every caller
-//! with it; callers keep their input and may try again. When every `Store` is dropped the
-//! channel closes and the thread finishes its queue and exits. A store opened read-only
-//! has a [`Writer::disabled`] instead: no thread, and every write is refused.
+//! dropped. A BEGIN that got the lock only after [`LOCK_WAIT_NOTICE`] inside SQLite's own
+//! busy timeout is logged too, so no stall of a second or more goes unexplained. A disk
+//! error (full, I/O) rolls the whole batch back and answers every caller with it; callers
+//! keep their input and may try again. When every `Store` is dropped the channel closes and
+//! the thread finishes its queue and exits. A store opened read-only has a
+//! [`Writer::disabled`] instead: no thread, and every write is refused.
 
 use std::sync::mpsc;
 use std::thread;
@@ -30,6 +32,8 @@ use super::StoreError;
 /// First wait after SQLite's own busy timeout ran out; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+/// A BEGIN that waited this long for another writer's lock is worth a log line.
+const LOCK_WAIT_NOTICE: Duration = Duration::from_secs(1);
 
 /// An operation waiting for the writer: run it (maybe more than once), then answer.
 trait Op: Send {
@@ -200,8 +204,17 @@ fn commit_batch(conn: &Connection, mut ops: Vec<Box<dyn Op>>) {
     let mut backoff = FIRST_BACKOFF;
     let mut locked_since: Option<Instant> = None;
     let results = loop {
-        match run_batch(conn, &mut ops) {
+        let mut lock_wait = Duration::ZERO;
+        match run_batch(conn, &mut ops, &mut lock_wait) {
             BatchEnd::Committed(results) => {
+                if locked_since.is_none() && lock_wait >= LOCK_WAIT_NOTICE {
+                    tracing::warn!(
+                        waited_ms = lock_wait.as_millis() as u64,
+                        operations = ops.len(),
+                        "the database was locked by another writer (an open sqlite3 transaction?); \
+                         msgspool waited for it, nothing is lost"
+                    );
+                }
                 tracing::trace!(operations = ops.len(), "group commit");
                 break results;
             }
@@ -236,9 +249,13 @@ fn commit_batch(conn: &Connection, mut ops: Vec<Box<dyn Op>>) {
     }
 }
 
-/// Runs every operation of a batch in one transaction, each in its own savepoint.
-fn run_batch(conn: &Connection, ops: &mut [Box<dyn Op>]) -> BatchEnd {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+/// Runs every operation of a batch in one transaction, each in its own savepoint;
+/// `lock_wait` is set to how long BEGIN waited for the write lock.
+fn run_batch(conn: &Connection, ops: &mut [Box<dyn Op>], lock_wait: &mut Duration) -> BatchEnd {
+    let asked = Instant::now();
+    let begun = conn.execute_batch("BEGIN IMMEDIATE");
+    *lock_wait = asked.elapsed();
+    if let Err(e) = begun {
         return if is_locked(&e) {
             BatchEnd::Locked(e)
         } else {

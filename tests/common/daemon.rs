@@ -19,6 +19,8 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub child: Option<Child>,
     pub extra_config: String,
+    /// Extra environment variables for every (re)start, set after the helper's own.
+    pub env: Vec<(String, String)>,
 }
 
 impl Daemon {
@@ -30,6 +32,21 @@ impl Daemon {
 
     /// As [`Daemon::start`], with `max_in_flight` requests to Bird at once.
     pub fn start_tuned(fake: &FakeBird, extra: &str, max_in_flight: usize) -> Daemon {
+        Self::start_full(fake, extra, max_in_flight, &[])
+    }
+
+    /// As [`Daemon::start`], with extra environment variables (e.g. `NOTIFY_SOCKET`,
+    /// `WATCHDOG_USEC`, which the helper otherwise removes), kept for restarts too.
+    pub fn start_with_env(fake: &FakeBird, extra: &str, env: &[(&str, &str)]) -> Daemon {
+        Self::start_full(fake, extra, 32, env)
+    }
+
+    fn start_full(
+        fake: &FakeBird,
+        extra: &str,
+        max_in_flight: usize,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let cfg = fake.config();
         let spool = dir.path().join("spool");
@@ -56,6 +73,10 @@ impl Daemon {
             dir,
             child: None,
             extra_config: extra.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         d.spawn();
         d
@@ -71,16 +92,23 @@ impl Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_msgspool"))
             .arg("run")
             .arg("--config")
-            .arg(self.dir.path().join("config.toml"))
+            .arg(self.config_path())
             .env("MSGSPOOL_ACCESS_KEY", ACCESS_KEY)
             .env("MSGSPOOL_LOG", "info")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
             .expect("start msgspool");
         self.child = Some(child);
+    }
+
+    /// The config file the daemon was started with (rewrite it, then SIGHUP, to reload).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.toml")
     }
 
     pub fn spool(&self) -> PathBuf {
@@ -231,4 +259,15 @@ pub fn parse_time(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .expect("RFC 3339 in the database")
         .with_timezone(&Utc)
+}
+
+/// Runs `sql` through the `sqlite3` CLI as an operator would (`-bail -batch`, waiting up to
+/// 5 s for a lock another writer holds).
+pub fn sqlite3(db: &Path, sql: &str) -> std::process::Output {
+    Command::new("sqlite3")
+        .args(["-bail", "-batch", "-cmd", ".timeout 5000"])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 CLI is installed (apt-get install sqlite3)")
 }
