@@ -259,3 +259,49 @@ fn sigterm_reports_stopping_and_the_daemon_exits_0() {
         sock.all()
     );
 }
+
+#[test]
+fn the_watchdog_keeps_being_pinged_while_an_operator_holds_the_write_lock() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let sock = NotifySocket::bind();
+    let d = start_watchdog(&fake, &sock, true);
+    ready(&sock, &d, 0);
+    let mut operator = Command::new("sqlite3")
+        .arg("-batch")
+        .arg(d.database())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the sqlite3 CLI is installed");
+    let mut stdin = operator.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(b".timeout 5000\nBEGIN IMMEDIATE;\nDELETE FROM events WHERE 0;\n")
+        .expect("write to sqlite3");
+    stdin.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(500));
+    // A job makes dispatch need the writer, which now waits for the operator.
+    d.drop_job("waits.toml", &text_job(""));
+    let from = Instant::now();
+    std::thread::sleep(Duration::from_secs(5));
+    let pings: Vec<Instant> = sock
+        .all()
+        .iter()
+        .filter(|m| m.has("WATCHDOG=1") && m.at > from)
+        .map(|m| m.at)
+        .collect();
+    let _ = stdin.write_all(b"ROLLBACK;\n.quit\n");
+    drop(stdin);
+    let _ = operator.wait();
+    assert!(
+        pings.len() >= 3,
+        "only {} watchdog pings in 5 s of a held lock",
+        pings.len()
+    );
+    assert!(
+        fake.wait_for_blocking(1, LONG),
+        "the job was not sent after the lock was released"
+    );
+}

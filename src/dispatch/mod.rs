@@ -77,7 +77,7 @@ impl Dispatcher {
                 self.sleep(MAX_SLEEP, &mut stop).await;
                 continue;
             }
-            let claimed = match self.store.claim_due(Utc::now(), free).await {
+            let claimed = match self.alive(self.store.claim_due(Utc::now(), free)).await {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim due sends; retrying");
@@ -133,7 +133,7 @@ impl Dispatcher {
     }
 
     async fn until_next_due(&self) -> Duration {
-        match self.store.next_due().await {
+        match self.alive(self.store.next_due()).await {
             Ok(Some(t)) => (t - Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
@@ -142,6 +142,18 @@ impl Dispatcher {
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the next due time");
                 MAX_SLEEP
+            }
+        }
+    }
+
+    /// Awaits a store call while still proving life to the watchdog: an operator holding
+    /// the write lock makes the loop wait, but the loop is not stuck.
+    async fn alive<T>(&self, call: impl std::future::Future<Output = T>) -> T {
+        tokio::pin!(call);
+        loop {
+            tokio::select! {
+                out = &mut call => return out,
+                _ = tokio::time::sleep(MAX_SLEEP) => (self.heartbeat)(),
             }
         }
     }
