@@ -1,5 +1,5 @@
-//! The database as an operator's interface: every ```sql block of `docs/sqlite.md` runs
-//! through the `sqlite3` CLI (`-bail -batch`) without an error against a database the real
+//! The database as an operator's interface: every ```sql block of the README's section
+//! "Inspecting state with sqlite3" runs through the `sqlite3` CLI (`-bail -batch`) without an error against a database the real
 //! daemon filled, and gives the answer the doc promises. The queries are read from the
 //! doc itself, so the doc and this test cannot drift apart.
 //!
@@ -26,8 +26,15 @@ struct DocQuery {
 }
 
 fn doc_queries() -> Vec<DocQuery> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/sqlite.md");
-    let text = std::fs::read_to_string(&path).expect("docs/sqlite.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    // The README's section "Inspecting state with sqlite3", up to the next section.
+    let start = readme
+        .find("\n## Inspecting state with sqlite3")
+        .expect("README has the sqlite3 section");
+    let rest = &readme[start + 1..];
+    let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+    let text = &rest[..end];
     let mut queries = Vec::new();
     let mut heading = String::new();
     let mut block: Option<String> = None;
@@ -46,7 +53,7 @@ fn doc_queries() -> Vec<DocQuery> {
             }
             None if line.trim() == "```sql" => block = Some(String::new()),
             None => {
-                if let Some(h) = line.strip_prefix("### ") {
+                if let Some(h) = line.strip_prefix("#### ") {
                     heading = h.trim().to_owned();
                 }
             }
@@ -54,7 +61,7 @@ fn doc_queries() -> Vec<DocQuery> {
     }
     assert!(
         block.is_none(),
-        "an unclosed ```sql block in docs/sqlite.md"
+        "an unclosed ```sql block in the README's sqlite3 section"
     );
     queries
 }
@@ -136,11 +143,11 @@ fn filled_database(fake: &FakeBird) -> Daemon {
 }
 
 #[test]
-fn every_query_in_docs_sqlite_md_runs_in_sqlite3_and_answers_what_it_promises() {
+fn every_query_in_the_readme_runs_in_sqlite3_and_answers_what_it_promises() {
     let queries = doc_queries();
     assert!(
         queries.len() >= 10,
-        "docs/sqlite.md has {} ```sql blocks; it promises ten questions",
+        "the README's sqlite3 section has {} ```sql blocks; it promises ten questions",
         queries.len()
     );
     let fake = FakeBird::start_blocking(FakeConfig::default());
