@@ -1,6 +1,7 @@
 //! The database as an operator's interface: every ```sql block of the README's section
-//! "Inspecting state with sqlite3" runs through the `sqlite3` CLI (`-bail -batch`) without an error against a database the real
-//! daemon filled, and gives the answer the doc promises. The queries are read from the
+//! "Inspecting state with sqlite3" runs through the `sqlite3` CLI (`-bail -batch`) without
+//! an error against a database the real daemon filled, and gives the answer the doc
+//! promises. The queries are read from the
 //! doc itself, so the doc and this test cannot drift apart.
 //!
 //! The daemon fills the database against the fake Bird: a send retried after a 500, one
