@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::daemon::{Daemon, rfc3339, sqlite3, text_job};
+use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -151,7 +151,7 @@ fn sighup_with_a_broken_config_is_refused_and_the_daemon_keeps_sending_until_a_g
 }
 
 #[test]
-fn a_canceled_send_is_never_sent_by_a_running_daemon() {
+fn a_send_canceled_with_msgspool_cancel_is_never_sent_by_the_running_daemon() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
     let mut d = Daemon::start(&fake, "");
     started(&d);
@@ -172,29 +172,20 @@ fn a_canceled_send_is_never_sent_by_a_running_daemon() {
         d.query("SELECT reference FROM sends WHERE job_id = 'drop-me'")[0][0].clone();
     let kept_ref = d.query("SELECT reference FROM sends WHERE job_id = 'keep'")[0][0].clone();
 
-    // What an operator types: the send, its job and a note, in one transaction.
-    let out = sqlite3(
-        &d.database(),
-        "BEGIN IMMEDIATE;
-         UPDATE sends SET state = 'canceled', next_attempt_at = NULL,
-                finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-          WHERE job_id = 'drop-me' AND state = 'scheduled';
-         SELECT changes();
-         UPDATE jobs SET state = 'canceled', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-          WHERE id = 'drop-me' AND state = 'active';
-         INSERT INTO events (at, kind, job_id, detail)
-         VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'canceled', 'drop-me', 'canceled by hand with sqlite3');
-         COMMIT;",
-    );
+    // What an operator types, while the daemon runs.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_msgspool"))
+        .args(["cancel", "drop-me", "--database"])
+        .arg(d.database())
+        .output()
+        .expect("run msgspool cancel");
     assert!(
-        out.status.success() && out.stderr.is_empty(),
-        "sqlite3 failed: {}",
+        out.status.success(),
+        "msgspool cancel failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        "1",
+        d.query("SELECT state FROM sends WHERE job_id = 'drop-me'"),
+        [vec!["canceled".to_owned()]],
         "the send was no longer scheduled when canceled (the machine was too slow?)"
     );
     assert!(Utc::now() < due, "the cancel came after the send was due");
