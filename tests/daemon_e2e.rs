@@ -360,3 +360,54 @@ fn re_dropping_a_job_is_a_no_op_when_identical_replaces_pending_sends_and_confli
     assert!(d.eventually(LONG, || err.exists()), "log:\n{}", d.log());
     assert_eq!(fake.accepted_count(), 1);
 }
+
+#[test]
+fn after_downtime_a_cron_job_sends_only_the_latest_missed_occurrence_and_records_the_rest_as_skipped()
+ {
+    let fake = fake();
+    let mut d = Daemon::start(&fake, "");
+    assert!(d.wait_started(LONG));
+    d.drop_job("beat.toml", &text_job("cron = \"*/2 * * * * *\""));
+    assert!(fake.wait_for_blocking(1, LONG), "log:\n{}", d.log());
+    assert_eq!(d.stop(LONG), Some(0));
+    let stopped = Utc::now();
+    let before = fake.accepted_count();
+    std::thread::sleep(Duration::from_secs(7));
+    let restarted = Utc::now();
+    d.spawn();
+    assert!(
+        d.eventually(LONG, || fake.accepted_count() > before),
+        "nothing after the restart; log:\n{}",
+        d.log()
+    );
+    let occurrence = |r: &common::fake_bird::Recorded| -> i64 {
+        r.body["reference"]
+            .as_str()
+            .and_then(|s| s.rsplit(':').next())
+            .and_then(|v| v.parse().ok())
+            .expect("occurrence")
+    };
+    let during_downtime: Vec<i64> = fake
+        .accepted()
+        .iter()
+        .map(occurrence)
+        .filter(|ms| *ms > stopped.timestamp_millis() && *ms <= restarted.timestamp_millis())
+        .collect();
+    assert_eq!(
+        during_downtime.len(),
+        1,
+        "only the latest missed occurrence is sent: {during_downtime:?}"
+    );
+    let latest_missed = during_downtime[0];
+    assert!(
+        latest_missed > restarted.timestamp_millis() - 2100,
+        "{latest_missed} is not the latest one missed"
+    );
+    let skipped = d.query("SELECT detail FROM events WHERE kind = 'skipped' AND job_id = 'beat'");
+    assert_eq!(
+        skipped.len(),
+        1,
+        "one event for the skipped occurrences: {skipped:?}"
+    );
+    assert!(skipped[0][0].starts_with("skipped "), "{skipped:?}");
+}
