@@ -22,7 +22,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::dispatch::Dispatcher;
 use crate::dispatch::transport::Transport;
 use crate::spool::Intake;
-use crate::store::{Store, StoreError};
+use crate::store::{SendState, Store, StoreError};
 
 /// What `msgspool run` was asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -251,23 +251,15 @@ fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
 /// moves through its states, leaving out states that have none, except `scheduled` (the
 /// queue's length, so the line is never empty).
 fn status_line(counts: &BTreeMap<String, i64>) -> String {
-    const ORDER: [&str; 6] = [
-        "scheduled",
-        "sending",
-        "sent",
-        "failed",
-        "expired",
-        "canceled",
-    ];
-    let known = ORDER
+    // The states are CHECK-constrained to these words, so no count is left out.
+    SendState::ALL
         .iter()
-        .map(|&state| (state, counts.get(state).copied().unwrap_or(0)));
-    let others = counts
-        .iter()
-        .filter(|(state, _)| !ORDER.contains(&state.as_str()))
-        .map(|(state, n)| (state.as_str(), *n));
-    known
-        .chain(others)
+        .map(|state| {
+            (
+                state.as_str(),
+                counts.get(state.as_str()).copied().unwrap_or(0),
+            )
+        })
         .filter(|&(state, n)| n != 0 || state == "scheduled")
         .map(|(state, n)| format!("{n} {state}"))
         .collect::<Vec<_>>()

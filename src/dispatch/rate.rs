@@ -29,11 +29,8 @@ impl TokenBucket {
 
     /// Takes a token now (`None`), or says how long to wait before asking again.
     pub fn take(&mut self, now: Instant) -> Option<Duration> {
-        if let Some(until) = self.paused_until {
-            if now < until {
-                return Some(until - now);
-            }
-            self.paused_until = None;
+        if let Some(wait) = self.paused_for(now) {
+            return Some(wait);
         }
         if self.rate == 0.0 {
             return None;
@@ -66,11 +63,6 @@ impl TokenBucket {
             }
             None => None,
         }
-    }
-
-    /// Lifts a pause (for example after the access key was replaced).
-    pub fn resume(&mut self) {
-        self.paused_until = None;
     }
 }
 
