@@ -17,15 +17,17 @@ mod retry;
 mod run;
 mod show;
 mod stats;
+mod submit;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "msgspool",
-    version,
+    version = version_text(),
     about = "Scheduled WhatsApp messages through Bird's Channels API"
 )]
 pub struct Cli {
@@ -51,6 +53,8 @@ pub enum Command {
     Retry(retry::RetryArgs),
     /// Count sends per state and what finished in the last hour and day.
     Stats(stats::StatsArgs),
+    /// Check job files (or a quick --to/--text job) and hand them to the spool atomically.
+    Submit(submit::SubmitArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -64,7 +68,22 @@ pub fn run(cli: Cli) -> i32 {
         Command::Cancel(args) => cancel::run(&args),
         Command::Retry(args) => retry::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Submit(args) => submit::run(&args),
     }
+}
+
+/// What `msgspool --version` prints after the name: the version, the git commit it was
+/// built from (see build.rs) and the database schema version it reads and writes.
+pub fn version_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (commit {}, database schema {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("MSGSPOOL_GIT_COMMIT"),
+            crate::store::KNOWN_VERSION
+        )
+    })
 }
 
 /// Loads `--config FILE`, or the built-in config when none is given.
