@@ -301,3 +301,41 @@ fn a_concurrent_daemon_and_reader_never_see_a_partially_written_submitted_file()
         names(&spool)
     );
 }
+
+#[test]
+fn a_spool_the_producer_may_not_write_exits_75_names_group_msgspool_and_writes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, spool) = offline_config(dir.path());
+    // Readable for everyone, the spool writable for no one (as a non-member sees it).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // Root writes anywhere: run as nobody then, as a producer outside the group would,
+    // from a copy of the binary nobody can reach (the checkout may sit under /root).
+    // SAFETY: geteuid has no preconditions.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let bin = if as_root {
+        let copy = dir.path().join("msgspool");
+        std::fs::copy(env!("CARGO_BIN_EXE_msgspool"), &copy).expect("copy binary");
+        copy
+    } else {
+        PathBuf::from(env!("CARGO_BIN_EXE_msgspool"))
+    };
+    let mut cmd = Command::new(bin);
+    cmd.args(["submit", "--config", config.to_str().expect("utf-8")])
+        .args(["--to", "+31612345678", "--text", "hi"]);
+    if as_root {
+        cmd.uid(65534).gid(65534);
+    }
+    let out = cmd.output().expect("run submit");
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&spool.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("usermod -aG msgspool"),
+        "no advice: {stderr}"
+    );
+    assert!(names(&spool).is_empty());
+}

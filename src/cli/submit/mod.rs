@@ -38,6 +38,9 @@ pub struct SubmitArgs {
     pub quick: QuickArgs,
 }
 
+/// What a producer outside group msgspool must do.
+const GROUP_ADVICE: &str = "only members of group msgspool may submit: `sudo usermod -aG msgspool $USER`, log in again, then submit again";
+
 /// One job to submit, before checking.
 struct Input {
     /// Names the job in error messages.
@@ -58,6 +61,11 @@ pub fn run(args: &SubmitArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("msgspool submit: {e}");
+            if let crate::config::ConfigError::Read { error, .. } = &e
+                && error.kind() == std::io::ErrorKind::PermissionDenied
+            {
+                eprintln!("  {}", GROUP_ADVICE);
+            }
             return 78;
         }
     };
@@ -195,9 +203,7 @@ fn advice(e: &HandoverError) -> &'static str {
         }
         HandoverError::Write { error, .. } | HandoverError::Rename { error, .. } => {
             match error.kind() {
-                K::PermissionDenied => {
-                    "only members of group msgspool may submit: `sudo usermod -aG msgspool $USER`, log in again, then submit again"
-                }
+                K::PermissionDenied => GROUP_ADVICE,
                 K::NotFound => {
                     "the spool folder is missing: install msgspool (its tmpfiles entry creates it) or name the right one with --spool or the config's `spool`"
                 }
