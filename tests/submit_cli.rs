@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::daemon::{Daemon, text_job};
+use chrono::Utc;
+use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig};
 
 const LONG: Duration = Duration::from_secs(30);
@@ -113,9 +114,10 @@ fn an_invalid_file_among_valid_ones_prints_its_error_and_leaves_the_spool_untouc
     assert!(!dir.path().join("never-created.db").exists());
 }
 
+/// The job a person would write for the quick form below, with `{at}` for its time.
 const HAND_WRITTEN: &str = r#"id = "reminder-7"
 channel = "whatsapp"
-scheduledFor = "2030-01-02T09:30:00+01:00"
+scheduledFor = "{at}"
 tags = ["reminders", "dentist"]
 
 [[receiver.contacts]]
@@ -132,14 +134,13 @@ fn the_quick_form_builds_the_hand_written_job_byte_for_byte_and_check_payload_ac
     let dir = tempfile::tempdir().expect("temp dir");
     let (config, spool) = offline_config(dir.path());
     let config = config.to_str().expect("utf-8");
-    let now = "2030-01-01T09:00:00Z";
-    // --now is check's; submit checks against the real clock, so the date is far ahead
-    // but within max_ahead of `now` for check below: give submit a wide max_ahead.
-    std::fs::write(
-        config,
-        std::fs::read_to_string(config).expect("config") + "\n[schedule]\nmax_ahead = \"3650d\"\n",
-    )
-    .expect("config");
+    // Two days ahead, written with an offset as people do; whole seconds.
+    let offset = chrono::FixedOffset::east_opt(3600).expect("+01:00");
+    let due =
+        chrono::DateTime::from_timestamp(Utc::now().timestamp() + 2 * 86_400, 0).expect("a time");
+    let at = due
+        .with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
     let out = submit(
         &[
             "--config",
@@ -149,7 +150,7 @@ fn the_quick_form_builds_the_hand_written_job_byte_for_byte_and_check_payload_ac
             "--text",
             "Your appointment is tomorrow at 10:00.",
             "--at",
-            "2030-01-02T09:30:00+01:00",
+            &at,
             "--channel",
             "whatsapp",
             "--tag",
@@ -162,18 +163,18 @@ fn the_quick_form_builds_the_hand_written_job_byte_for_byte_and_check_payload_ac
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "reminder-7 2030-01-02T08:30:00.000Z\n");
+    assert_eq!(text(&out.stdout), format!("reminder-7 {}\n", rfc3339(due)));
     let landed = spool.join("reminder-7.toml");
     assert_eq!(
         std::fs::read_to_string(&landed).expect("landed"),
-        HAND_WRITTEN
+        HAND_WRITTEN.replace("{at}", &at)
     );
     assert_eq!(
         names(&spool),
         BTreeSet::from(["reminder-7.toml".to_owned()])
     );
     let check = Command::new(env!("CARGO_BIN_EXE_msgspool"))
-        .args(["check", "--payload", "--config", config, "--now", now])
+        .args(["check", "--payload", "--config", config])
         .arg(&landed)
         .output()
         .expect("run check");
