@@ -10,6 +10,7 @@
 mod cancel;
 mod check;
 mod contact;
+pub mod docs;
 mod format;
 mod list;
 mod operator;
@@ -17,15 +18,17 @@ mod retry;
 mod run;
 mod show;
 mod stats;
+mod submit;
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "msgspool",
-    version,
+    version = version_text(),
     about = "Scheduled WhatsApp messages through Bird's Channels API"
 )]
 pub struct Cli {
@@ -51,6 +54,19 @@ pub enum Command {
     Retry(retry::RetryArgs),
     /// Count sends per state and what finished in the last hour and day.
     Stats(stats::StatsArgs),
+    /// Check job files (or a quick --to/--text job) and hand them to the spool atomically.
+    ///
+    /// Every job is checked first with the daemon's config and rules (as `msgspool check`
+    /// does); when any is invalid its errors are printed and nothing is written. Otherwise
+    /// each job is written under a dot name in the spool, synced, renamed to ID.toml and
+    /// the folder synced, so the daemon sees the whole file or nothing. One line per job
+    /// on stdout: its id and first due instant (UTC). Needs only read access to the config
+    /// and write access to the spool (group msgspool). Exit status: 0 handed over, 1 a job
+    /// is invalid, 2 usage, 75 the spool is not writable, 78 the config is bad.
+    Submit(submit::SubmitArgs),
+    /// Write the man pages and shell completions (for packaging; docs/ holds a copy).
+    #[command(hide = true)]
+    GenerateDocs(docs::GenerateDocsArgs),
 }
 
 /// Runs the parsed command; returns the process exit code.
@@ -64,7 +80,23 @@ pub fn run(cli: Cli) -> i32 {
         Command::Cancel(args) => cancel::run(&args),
         Command::Retry(args) => retry::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Submit(args) => submit::run(&args),
+        Command::GenerateDocs(args) => docs::run(&args),
     }
+}
+
+/// What `msgspool --version` prints after the name: the version, the git commit it was
+/// built from (see build.rs) and the database schema version it reads and writes.
+pub fn version_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        format!(
+            "{} (commit {}, database schema {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("MSGSPOOL_GIT_COMMIT"),
+            crate::store::KNOWN_VERSION
+        )
+    })
 }
 
 /// Loads `--config FILE`, or the built-in config when none is given.
