@@ -25,11 +25,21 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "next")]
     pub payload: bool,
     /// Print the next N due instants of each valid job (RFC 3339, UTC), one per line.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_next)]
     pub next: Option<usize>,
     /// Job files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// The most instants `--next` prints: enough for any look, bounded in time and memory.
+pub const MAX_NEXT: usize = 10_000;
+
+fn parse_next(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_NEXT).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a count from 1 to {MAX_NEXT}")),
+    }
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {

@@ -132,6 +132,7 @@ pub fn parse(
     let rule_ctx = RuleContext {
         now: ctx.now,
         max_ahead: ctx.config.schedule.max_ahead,
+        timezone: ctx.config.timezone,
     };
     let mut problems = rules::check(&file, &rule_ctx);
     let id = file.id.clone().unwrap_or_else(|| default_id.to_owned());
