@@ -394,9 +394,16 @@ fn cap_frequency_without_the_marketing_use_case_is_rejected() {
 }
 
 #[test]
-fn duplicate_tags_after_lower_casing_are_rejected() {
+fn duplicate_tags_after_lower_casing_are_dropped_with_a_warning() {
     let text = job(&["tags = [\"Orders\", \"orders\"]\n", CONTACT, TEXT_BODY]);
-    assert_rejected(&text, "tags[1]", 1);
+    let out = check(&text, &["--payload"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("job.toml:1:19: warning: tags[1]: tag \"orders\" repeats an earlier tag"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

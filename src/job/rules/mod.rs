@@ -317,13 +317,17 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
 fn check_tags(file: &JobFile, p: &mut Problems) {
     let Some(tags) = &file.tags else { return };
     let path = FieldPath::root().key("tags");
-    if tags.len() > MAX_TAGS {
+    let distinct: std::collections::HashSet<String> =
+        tags.iter().map(|t| t.to_lowercase()).collect();
+    if distinct.len() > MAX_TAGS {
         p.add(
             path.clone(),
-            format!("at most {MAX_TAGS} tags are allowed, found {}", tags.len()),
+            format!(
+                "at most {MAX_TAGS} distinct tags are allowed, found {}",
+                distinct.len()
+            ),
         );
     }
-    let mut seen: Vec<String> = Vec::new();
     for (i, tag) in tags.iter().enumerate() {
         let ok_chars = tag
             .chars()
@@ -338,15 +342,26 @@ fn check_tags(file: &JobFile, p: &mut Problems) {
                 ),
             );
         }
-        let lower = tag.to_lowercase();
-        if seen.contains(&lower) {
+    }
+}
+
+/// Problems that do not refuse the file: tags repeating an earlier one once lower-cased
+/// (Bird lower-cases tags; msgspool sends each once).
+pub fn warnings(file: &JobFile) -> Vec<Problem> {
+    let mut p = Problems(Vec::new());
+    let path = FieldPath::root().key("tags");
+    let mut seen = std::collections::HashSet::new();
+    for (i, tag) in file.tags.iter().flatten().enumerate() {
+        if !seen.insert(tag.to_lowercase()) {
             p.add(
                 path.index(i),
-                format!("tag {tag:?} repeats an earlier tag (Bird lower-cases tags): remove it"),
+                format!(
+                    "tag {tag:?} repeats an earlier tag (Bird lower-cases tags): it is sent once"
+                ),
             );
         }
-        seen.push(lower);
     }
+    p.0
 }
 
 fn check_cap_frequency(file: &JobFile, p: &mut Problems) {
