@@ -349,3 +349,35 @@ fn a_different_file_renamed_over_an_accepted_one_with_equal_size_and_mtime_is_ta
     let ids = d.query("SELECT id FROM jobs ORDER BY id");
     assert_eq!(ids, [["job-a"], ["job-b"]], "log:\n{}", d.log());
 }
+
+#[test]
+fn a_database_refusing_everything_keeps_the_files_and_logs_once_each_way() {
+    let fake = fake();
+    let d = Daemon::start(&fake, "");
+    assert!(d.wait_started(LONG));
+    // Every insert into jobs now fails to prepare: the database, not the file, is at fault.
+    let out = common::daemon::sqlite3(
+        &d.database(),
+        "CREATE TRIGGER broken BEFORE INSERT ON jobs BEGIN INSERT INTO missing VALUES (1); END;",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    d.drop_job("wait.toml", &text_job(""));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(d.spool().join("wait.toml").exists(), "log:\n{}", d.log());
+    assert!(!rejected(&d, "wait.toml").exists());
+    let refusals = |log: &str| log.matches("the database refuses jobs").count();
+    assert_eq!(refusals(&d.log()), 1, "log:\n{}", d.log());
+    let out = common::daemon::sqlite3(&d.database(), "CREATE TABLE missing (x);");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(fake.wait_for_blocking(1, LONG), "log:\n{}", d.log());
+    assert_eq!(refusals(&d.log()), 1, "log:\n{}", d.log());
+    assert_eq!(d.log().matches("the database takes jobs again").count(), 1);
+}
