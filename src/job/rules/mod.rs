@@ -10,6 +10,7 @@
 
 mod body;
 mod schedule;
+mod tags;
 mod template;
 
 use std::time::Duration;
@@ -48,7 +49,7 @@ impl Problems {
     }
 }
 
-pub const MAX_TAGS: usize = 10;
+pub use tags::{MAX_TAGS, warnings};
 
 /// Checks every rule and returns all problems found (empty when the file is valid).
 pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
@@ -58,7 +59,7 @@ pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
     check_content_choice(file, &mut p);
     check_receiver(file, &mut p);
     check_schedule_keys(file, ctx, &mut p);
-    check_tags(file, &mut p);
+    tags::check(file, &mut p);
     check_cap_frequency(file, &mut p);
     check_short_links(file, &mut p);
     check_reply_to(file, &mut p);
@@ -312,56 +313,6 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
             Ok(_) => {}
         }
     }
-}
-
-fn check_tags(file: &JobFile, p: &mut Problems) {
-    let Some(tags) = &file.tags else { return };
-    let path = FieldPath::root().key("tags");
-    let distinct: std::collections::HashSet<String> =
-        tags.iter().map(|t| t.to_lowercase()).collect();
-    if distinct.len() > MAX_TAGS {
-        p.add(
-            path.clone(),
-            format!(
-                "at most {MAX_TAGS} distinct tags are allowed, found {}",
-                distinct.len()
-            ),
-        );
-    }
-    for (i, tag) in tags.iter().enumerate() {
-        let ok_chars = tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '));
-        if tag.trim().is_empty() {
-            p.add(path.index(i), "a tag cannot be empty or blank");
-        } else if tag.chars().count() > 50 || !ok_chars {
-            p.add(
-                path.index(i),
-                format!(
-                    "tag {tag:?} must be 1 to 50 characters of letters, digits, '-', '_' and spaces"
-                ),
-            );
-        }
-    }
-}
-
-/// Problems that do not refuse the file: tags repeating an earlier one once lower-cased
-/// (Bird lower-cases tags; msgspool sends each once).
-pub fn warnings(file: &JobFile) -> Vec<Problem> {
-    let mut p = Problems(Vec::new());
-    let path = FieldPath::root().key("tags");
-    let mut seen = std::collections::HashSet::new();
-    for (i, tag) in file.tags.iter().flatten().enumerate() {
-        if !seen.insert(tag.to_lowercase()) {
-            p.add(
-                path.index(i),
-                format!(
-                    "tag {tag:?} repeats an earlier tag (Bird lower-cases tags): it is sent once"
-                ),
-            );
-        }
-    }
-    p.0
 }
 
 fn check_cap_frequency(file: &JobFile, p: &mut Problems) {
