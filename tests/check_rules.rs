@@ -500,7 +500,7 @@ fn an_unknown_channel_is_rejected() {
 
 #[test]
 fn every_problem_in_a_file_is_reported_not_just_the_first() {
-    let text = job(&["tags = [\"a\", \"A\"]\nvalidity = -5\n", CONTACT, TEXT_BODY]);
+    let text = job(&["tags = [\"a\", \"\"]\nvalidity = -5\n", CONTACT, TEXT_BODY]);
     let out = check(&text, &[]);
     assert_eq!(out.code, 1);
     assert!(

@@ -44,8 +44,18 @@ impl Readiness {
             s.writing.clear();
             return;
         }
-        let names = event.paths.iter().filter_map(|p| p.file_name());
-        let last = event.paths.last().and_then(|p| p.file_name());
+        // Names intake ignores are never tracked, so the sets stay as small as the spool.
+        let tracked = |n: &&OsStr| !super::scan::is_ignored(&n.to_string_lossy());
+        let names = event
+            .paths
+            .iter()
+            .filter_map(|p| p.file_name())
+            .filter(tracked);
+        let last = event
+            .paths
+            .last()
+            .and_then(|p| p.file_name())
+            .filter(tracked);
         match event.kind {
             EventKind::Create(_) | EventKind::Modify(ModifyKind::Data(_) | ModifyKind::Any) => {
                 for n in names {
