@@ -73,11 +73,13 @@ pub fn parse(
     text: &str,
     ctx: &JobContext,
 ) -> Result<Job, JobErrors> {
-    let map = SourceMap::new(text);
+    // The span-keeping second parse is only needed to place problems: valid files skip it.
+    let map_cell = std::cell::OnceCell::new();
+    let map = || map_cell.get_or_init(|| SourceMap::new(text));
     let index = LineIndex::new(text);
     // Offsets first, lines later: only the problems shown are located (see `located`).
     let place = |path: &FieldPath, offset: Option<usize>| {
-        offset.or_else(|| map.span_of(path).map(|s| s.start))
+        offset.or_else(|| map().span_of(path).map(|s| s.start))
     };
     let located = |found: Vec<(Option<usize>, String, String)>, severity: Severity| {
         let mut found = found;
@@ -104,7 +106,7 @@ pub fn parse(
         Ok(f) => f,
         Err(e) => {
             let offset = e.span().map(|s| s.start);
-            let path = offset.map(|o| map.path_at(o)).unwrap_or_default();
+            let path = offset.map(|o| map().path_at(o)).unwrap_or_default();
             let message = e.message().trim().replace('\n', " ");
             let found = vec![(place(&path, offset), path.to_string(), message)];
             let (shown, total) = located(found, Severity::Error);

@@ -37,7 +37,7 @@ use settle::Readiness;
 pub use plan::plan_job;
 
 /// The most files one batch (one group commit) takes.
-pub const BATCH_FILES: usize = 256;
+pub const BATCH_FILES: usize = 500;
 /// The most bytes of job text one batch reads before it is committed.
 pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 /// The longest wait between retries while the database refuses everything.

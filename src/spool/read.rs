@@ -22,6 +22,8 @@ pub struct Identity {
     pub ino: u64,
     pub len: u64,
     pub mtime: (i64, i64),
+    /// Changed by every write, rename, chmod or utime, and not settable from user space.
+    pub ctime: (i64, i64),
     pub sha256: String,
 }
 
@@ -99,6 +101,7 @@ pub fn read(path: &Path) -> Result<Snapshot, ReadFailure> {
             ino: stat.ino,
             len: bytes.len() as u64,
             mtime: stat.mtime,
+            ctime: stat.ctime,
             sha256: sha256_hex(&bytes),
         },
         bytes,
@@ -119,19 +122,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// True when `path` still names the file read as `identity`: same device and inode, size
-/// and mtime, and (read again) the same content.
+/// True when `path` still names the file read as `identity`: same device and inode, size,
+/// mtime and ctime. A different file renamed over it has another inode; any write to the
+/// same inode moves its ctime, which no tool can set back, so the content hashed to
+/// `identity.sha256` is what the name still holds, without reading it again.
 pub fn still_names(path: &Path, identity: &Identity) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };
     let stat = Stat::of(&meta);
-    if (stat.dev, stat.ino, stat.len, stat.mtime)
-        != (identity.dev, identity.ino, identity.len, identity.mtime)
-    {
-        return false;
-    }
-    read(path).is_ok_and(|now| now.identity == *identity)
+    (stat.dev, stat.ino, stat.len, stat.mtime, stat.ctime)
+        == (
+            identity.dev,
+            identity.ino,
+            identity.len,
+            identity.mtime,
+            identity.ctime,
+        )
 }
 
 #[cfg(test)]
@@ -175,6 +182,24 @@ mod tests {
             .set_modified(mtime)
             .unwrap();
         std::fs::rename(&other, &path).unwrap();
+        assert!(!still_names(&path, &first));
+    }
+
+    #[test]
+    fn the_same_file_rewritten_in_place_with_its_old_mtime_is_not_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "aaaa").unwrap();
+        let first = read(&path).unwrap().identity;
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&path, "bbbb").unwrap();
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
         assert!(!still_names(&path, &first));
     }
 }
