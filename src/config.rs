@@ -40,6 +40,8 @@ pub struct Config {
     pub timezone: Tz,
     pub rescan_interval: Duration,
     pub shutdown_grace: Duration,
+    /// How long a file found by a rescan must stay unchanged before it is taken in.
+    pub settle: Duration,
     pub bird: BirdConfig,
     /// Keyed by the channel's name (its table key); never empty after parsing.
     pub channels: BTreeMap<String, Channel>,
@@ -250,6 +252,7 @@ impl Config {
             timezone: Tz::UTC,
             rescan_interval: raw::DEFAULT_RESCAN_INTERVAL,
             shutdown_grace: raw::DEFAULT_SHUTDOWN_GRACE,
+            settle: raw::DEFAULT_SETTLE,
             bird: BirdConfig::default(),
             channels: BTreeMap::from([(channel.name.clone(), channel)]),
             schedule: ScheduleConfig::default(),

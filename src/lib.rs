@@ -17,6 +17,7 @@
 //! [`timefmt`] (the UTC text timestamps the database and CLI show).
 
 pub mod bird;
+pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod daemon;

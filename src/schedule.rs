@@ -38,9 +38,8 @@ pub fn first_due(
     intake: DateTime<Utc>,
     immediate_window: Duration,
 ) -> DateTime<Utc> {
-    let window = chrono::Duration::from_std(immediate_window).unwrap_or(chrono::Duration::MAX);
     match requested {
-        Some(t) if t > intake + window => t,
+        Some(t) if t > crate::bounds::add_clamped(intake, immediate_window) => t,
         _ => intake,
     }
 }
@@ -53,7 +52,8 @@ pub fn expiry(
     validity: Duration,
 ) -> DateTime<Utc> {
     let start = requested.map_or(intake, |t| t.max(intake));
-    start + chrono::Duration::from_std(validity).unwrap_or(chrono::Duration::MAX)
+    // The rules keep validity storable; clamping is the backstop for a stale config.
+    crate::bounds::add_clamped(start, validity)
 }
 
 /// The first occurrence of `cron` in `tz` strictly after `after`, unless past `until`.
@@ -68,6 +68,8 @@ pub fn next_occurrence(
     let next = next.with_timezone(&Utc);
     match until {
         Some(end) if next > end => None,
+        // An occurrence the database cannot hold never comes.
+        _ if !crate::bounds::is_storable(next) => None,
         _ => Some(next),
     }
 }
@@ -96,7 +98,6 @@ pub fn catch_up(
     now: DateTime<Utc>,
     validity: Duration,
 ) -> CatchUp {
-    let validity = chrono::Duration::from_std(validity).unwrap_or(chrono::Duration::MAX);
     let mut missed: u64 = 0;
     let mut first_missed = None;
     let mut latest_missed = None;
@@ -120,7 +121,7 @@ pub fn catch_up(
         };
     };
     let first = first_missed.unwrap_or(latest);
-    if latest + validity > now {
+    if crate::bounds::add_clamped(latest, validity) > now {
         let skipped = (missed > 1).then(|| {
             let before_latest = previous_of(cron, tz, latest).unwrap_or(first);
             (missed - 1, first, before_latest)

@@ -394,9 +394,16 @@ fn cap_frequency_without_the_marketing_use_case_is_rejected() {
 }
 
 #[test]
-fn duplicate_tags_after_lower_casing_are_rejected() {
+fn duplicate_tags_after_lower_casing_are_dropped_with_a_warning() {
     let text = job(&["tags = [\"Orders\", \"orders\"]\n", CONTACT, TEXT_BODY]);
-    assert_rejected(&text, "tags[1]", 1);
+    let out = check(&text, &["--payload"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("job.toml:1:19: warning: tags[1]: tag \"orders\" repeats an earlier tag"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -493,7 +500,7 @@ fn an_unknown_channel_is_rejected() {
 
 #[test]
 fn every_problem_in_a_file_is_reported_not_just_the_first() {
-    let text = job(&["tags = [\"a\", \"A\"]\nvalidity = -5\n", CONTACT, TEXT_BODY]);
+    let text = job(&["tags = [\"a\", \"\"]\nvalidity = -5\n", CONTACT, TEXT_BODY]);
     let out = check(&text, &[]);
     assert_eq!(out.code, 1);
     assert!(

@@ -25,11 +25,32 @@ pub struct CheckArgs {
     #[arg(long, conflicts_with = "next")]
     pub payload: bool,
     /// Print the next N due instants of each valid job (RFC 3339, UTC), one per line.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_next)]
     pub next: Option<usize>,
+    /// How problems are written on stderr: `human` (FILE:LINE:COL: error: FIELD: MESSAGE)
+    /// or `json` (one object per line: file, line, column, field, message, severity).
+    #[arg(long, value_enum, default_value = "human")]
+    pub message_format: MessageFormat,
     /// Job files to check.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// The most instants `--next` prints: enough for any look, bounded in time and memory.
+pub const MAX_NEXT: usize = 10_000;
+
+fn parse_next(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_NEXT).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a count from 1 to {MAX_NEXT}")),
+    }
+}
+
+/// The rendering of problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MessageFormat {
+    Human,
+    Json,
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -54,11 +75,12 @@ pub fn run(args: &CheckArgs) -> i32 {
     let mut all_valid = true;
     for path in &args.files {
         match check_one(path, &ctx) {
-            Err(message) => {
+            Err(errors) => {
                 all_valid = false;
-                eprintln!("{message}");
+                report(args.message_format, &errors.0);
             }
             Ok(job) => {
+                report(args.message_format, &job.warnings);
                 let lines = output_lines(args, &job, &ctx);
                 for line in lines {
                     if writeln!(stdout, "{line}").is_err() {
@@ -72,15 +94,51 @@ pub fn run(args: &CheckArgs) -> i32 {
     if all_valid { 0 } else { 1 }
 }
 
-fn check_one(path: &Path, ctx: &JobContext) -> Result<job::Job, String> {
+/// Writes problems (errors or warnings) on stderr in the chosen format.
+fn report(format: MessageFormat, diagnostics: &[job::Diagnostic]) {
+    for d in diagnostics {
+        match format {
+            MessageFormat::Human => eprintln!("{d}"),
+            MessageFormat::Json => eprintln!("{}", d.to_json()),
+        }
+    }
+}
+
+fn check_one(path: &Path, ctx: &JobContext) -> Result<job::Job, job::JobErrors> {
     let label = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{label}: error: cannot read the file: {e}"))?;
+    let whole_file = |message: String| {
+        job::JobErrors(vec![job::Diagnostic {
+            file: label.clone(),
+            line: 1,
+            col: 1,
+            field: String::new(),
+            message,
+            severity: job::Severity::Error,
+        }])
+    };
+    let text = read_bounded(path).map_err(whole_file)?;
     let default_id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    job::parse(&label, &default_id, &text, ctx).map_err(|e| e.to_string())
+    job::parse(&label, &default_id, &text, ctx)
+}
+
+/// Reads at most the 1 MiB a job file may have (so `check /dev/zero` ends).
+fn read_bounded(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let limit = crate::spool::scan::MAX_JOB_FILE;
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the file: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "the file is over 1 MiB ({limit} bytes), the most a job file may have"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text; save it as UTF-8".to_owned())
 }
 
 fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<String> {

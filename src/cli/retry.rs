@@ -20,7 +20,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::json;
 
@@ -75,8 +75,17 @@ pub enum EndedState {
     Expired,
 }
 
+/// The longest `--validity`: far beyond any use, and short enough that now + it is storable.
+pub const MAX_VALIDITY: Duration = Duration::from_secs(3650 * 86_400);
+
 fn parse_validity(s: &str) -> Result<Duration, String> {
-    parse_duration(s).map_err(|e| e.to_string())
+    let d = parse_duration(s).map_err(|e| e.to_string())?;
+    if d > MAX_VALIDITY {
+        return Err(format!(
+            "the validity `{s}` is longer than 3650d (ten years); give a shorter one, e.g. 36h"
+        ));
+    }
+    Ok(d)
 }
 
 pub fn run(args: &RetryArgs) -> i32 {
@@ -99,7 +108,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
     let mut requests = Vec::with_capacity(sends.len());
     for send in &sends {
         let extend_to = match args.force {
-            true => Some(now + validity(args, config.as_ref(), send)?),
+            true => Some(extended(now, validity(args, config.as_ref(), send)?)?),
             false => None,
         };
         requests.push((send.id, extend_to));
@@ -201,11 +210,7 @@ async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>,
 }
 
 /// How long from now a forced retry stays valid.
-fn validity(
-    args: &RetryArgs,
-    config: Option<&Config>,
-    send: &SendRow,
-) -> Result<chrono::Duration, Stop> {
+fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result<Duration, Stop> {
     let validity = match (args.validity, config) {
         (Some(validity), _) => validity,
         (None, Some(config)) => match config.channels.get(&send.channel) {
@@ -223,8 +228,17 @@ fn validity(
             return Err(Stop::Usage("--force needs a validity".to_owned()));
         }
     };
-    chrono::Duration::from_std(validity)
-        .map_err(|_| Stop::Usage(format!("the validity {validity:?} is too long")))
+    Ok(validity)
+}
+
+/// The new expiry `now + validity`, refused when the database could not hold it.
+fn extended(now: DateTime<Utc>, validity: Duration) -> Result<DateTime<Utc>, Stop> {
+    crate::bounds::add(now, validity).ok_or_else(|| {
+        Stop::Usage(format!(
+            "the validity {} runs past the year 9999, which msgspool cannot store; give a shorter one",
+            crate::duration::format_duration(validity)
+        ))
+    })
 }
 
 /// Why a send in `state` is not retried, and what to do instead.

@@ -29,6 +29,12 @@ pub(super) const DEFAULT_SPOOL: &str = "/var/spool/msgspool";
 pub(super) const DEFAULT_DATABASE: &str = "/var/lib/msgspool/msgspool.db";
 pub(super) const DEFAULT_RESCAN_INTERVAL: Duration = Duration::from_secs(30);
 pub(super) const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+pub(super) const DEFAULT_SETTLE: Duration = Duration::from_secs(1);
+/// The longest wait-type setting (grace, settle, rescan): a day is already absurd.
+const MAX_SHORT: Duration = Duration::from_secs(86_400);
+/// The longest span-type setting (windows, retry delays): ten years keeps every instant
+/// computed from it storable.
+const MAX_LONG: Duration = Duration::from_secs(3650 * 86_400);
 
 type Dur = Option<Spanned<ConfigDuration>>;
 
@@ -40,6 +46,7 @@ struct RawConfig {
     timezone: Option<Spanned<String>>,
     rescan_interval: Dur,
     shutdown_grace: Dur,
+    settle: Dur,
     #[serde(default)]
     bird: RawBird,
     channels: Option<Spanned<BTreeMap<String, RawChannel>>>,
@@ -169,7 +176,13 @@ impl Checker<'_> {
                 "rescan_interval",
                 DEFAULT_RESCAN_INTERVAL,
             )?,
-            shutdown_grace: dur_or(raw.shutdown_grace, DEFAULT_SHUTDOWN_GRACE),
+            shutdown_grace: self.at_most(
+                raw.shutdown_grace,
+                "shutdown_grace",
+                DEFAULT_SHUTDOWN_GRACE,
+                MAX_SHORT,
+            )?,
+            settle: self.at_most(raw.settle, "settle", DEFAULT_SETTLE, MAX_SHORT)?,
             bird: self.bird(raw.bird)?,
             channels: self.channels(raw.channels)?,
             schedule,
@@ -199,6 +212,27 @@ impl Checker<'_> {
         match raw {
             Some(d) if d.get_ref().0.is_zero() => {
                 let msg = "must be longer than 0s; e.g. 30s".to_owned();
+                Err(self.invalid(Some(d.span()), key, msg))
+            }
+            raw => self.at_most(raw, key, default, MAX_LONG),
+        }
+    }
+
+    /// The duration at `key`, refused when longer than `max` (so no instant or timer
+    /// computed from it can overflow).
+    fn at_most(
+        &self,
+        raw: Dur,
+        key: &str,
+        default: Duration,
+        max: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match raw {
+            Some(d) if d.get_ref().0 > max => {
+                let msg = format!(
+                    "is longer than {}, the most msgspool accepts here; give a shorter duration",
+                    crate::duration::format_duration(max)
+                );
                 Err(self.invalid(Some(d.span()), key, msg))
             }
             raw => Ok(dur_or(raw, default)),
@@ -327,9 +361,14 @@ impl Checker<'_> {
 
     fn schedule(&self, raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
         let d = ScheduleConfig::default();
-        let immediate_window = dur_or(raw.immediate_window, d.immediate_window);
+        let immediate_window = self.at_most(
+            raw.immediate_window,
+            "schedule.immediate_window",
+            d.immediate_window,
+            MAX_LONG,
+        )?;
         let max_ahead_span = raw.max_ahead.as_ref().map(Spanned::span);
-        let max_ahead = dur_or(raw.max_ahead, d.max_ahead);
+        let max_ahead = self.at_most(raw.max_ahead, "schedule.max_ahead", d.max_ahead, MAX_LONG)?;
         if max_ahead < immediate_window {
             let msg =
                 "is shorter than schedule.immediate_window; make it at least as long".to_owned();
@@ -353,7 +392,7 @@ impl Checker<'_> {
         };
         let initial = self.positive_or(raw.initial, "retry.initial", d.initial)?;
         let max_span = raw.max.as_ref().map(Spanned::span);
-        let max = dur_or(raw.max, d.max);
+        let max = self.at_most(raw.max, "retry.max", d.max, MAX_LONG)?;
         if initial > max {
             let msg = "is shorter than retry.initial; make it at least as long".to_owned();
             return Err(self.invalid(max_span, "retry.max", msg));

@@ -445,3 +445,22 @@ fn a_channel_may_have_its_own_quiet_hours_without_global_ones() {
         Some(quiet("12:00", "13:00"))
     );
 }
+
+#[test]
+fn durations_too_long_to_compute_with_are_refused_naming_the_key() {
+    let big = format!("shutdown_grace = \"99999999d\"\n{ONE_CHANNEL}");
+    let msg = error_at(&big, "1:18", "shutdown_grace");
+    assert!(msg.contains("longer than 1d"), "{msg}");
+    let window = format!(
+        "{ONE_CHANNEL}[schedule]\nimmediate_window = \"99999999d\"\nmax_ahead = \"99999999d\"\n"
+    );
+    error_at(&window, "4:20", "schedule.immediate_window");
+    error_at(&format!("settle = \"2d\"\n{ONE_CHANNEL}"), "1:10", "settle");
+}
+
+#[test]
+fn settle_defaults_to_one_second_and_can_be_set() {
+    assert_eq!(parse(ONE_CHANNEL).unwrap().settle, Duration::from_secs(1));
+    let cfg = parse(&format!("settle = \"250ms\"\n{ONE_CHANNEL}")).unwrap();
+    assert_eq!(cfg.settle, Duration::from_millis(250));
+}

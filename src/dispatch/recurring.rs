@@ -116,7 +116,7 @@ impl Recurrence {
             tracing::info!(job = %send.job_id, "recurring job has no further occurrences");
             return;
         };
-        let expires = next + chrono::Duration::from_std(self.job.validity).unwrap_or_default();
+        let expires = crate::bounds::add_clamped(next, self.job.validity);
         let due = plan::after_quiet_hours(&self.job, next.max(now), expires, config);
         let new = plan::new_send(&self.job, next, due, expires);
         match store.add_occurrence(&send.job_id, new, skipped, now).await {

@@ -7,12 +7,12 @@
 //! FIELD: MESSAGE`, with the line found by [`locate`]. [`payload`] turns a `Job` into the
 //! JSON body Bird receives.
 
+pub mod diagnostic;
 pub mod locate;
 pub mod model;
 pub mod payload;
 pub mod rules;
 
-use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -20,7 +20,9 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
 use crate::config::{ChannelKind, Config};
-use locate::{FieldPath, SourceMap, line_col};
+use diagnostic::LineIndex;
+pub use diagnostic::{Diagnostic, JobErrors, Severity};
+use locate::{FieldPath, SourceMap};
 use model::JobFile;
 use rules::RuleContext;
 
@@ -40,6 +42,8 @@ pub struct Job {
     pub file: JobFile,
     pub source_text: String,
     pub sha256: String,
+    /// Problems that do not refuse the file (duplicate tags, dropped from the payload).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// When a job sends.
@@ -55,45 +59,6 @@ pub enum Schedule {
     },
 }
 
-/// One problem in one file, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-    /// The field path, empty for the file as a whole.
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: error: ", self.file, self.line, self.col)?;
-        if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
-        }
-        write!(f, "{}", self.message)
-    }
-}
-
-/// Every problem found in a job file (never empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobErrors(pub Vec<Diagnostic>);
-
-impl fmt::Display for JobErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, d) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "{d}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for JobErrors {}
-
 /// What parsing needs besides the text.
 pub struct JobContext<'a> {
     pub config: &'a Config,
@@ -108,30 +73,50 @@ pub fn parse(
     text: &str,
     ctx: &JobContext,
 ) -> Result<Job, JobErrors> {
-    let map = SourceMap::new(text);
-    let diag = |path: &FieldPath, offset: Option<usize>, message: String| {
-        let at = offset.or_else(|| map.span_of(path).map(|s| s.start));
-        let lc = at.map_or(locate::LineCol { line: 1, col: 1 }, |o| line_col(text, o));
-        Diagnostic {
-            file: label.to_owned(),
-            line: lc.line,
-            col: lc.col,
-            field: path.to_string(),
-            message,
-        }
+    // The span-keeping second parse is only needed to place problems: valid files skip it.
+    let map_cell = std::cell::OnceCell::new();
+    let map = || map_cell.get_or_init(|| SourceMap::new(text));
+    let index = LineIndex::new(text);
+    // Offsets first, lines later: only the problems shown are located (see `located`).
+    let place = |path: &FieldPath, offset: Option<usize>| {
+        offset.or_else(|| map().span_of(path).map(|s| s.start))
+    };
+    let located = |found: Vec<(Option<usize>, String, String)>, severity: Severity| {
+        let mut found = found;
+        found.sort_by_key(|(o, _, _)| o.unwrap_or(0));
+        let total = found.len();
+        let out: Vec<Diagnostic> = found
+            .into_iter()
+            .take(diagnostic::MAX_SHOWN + 1)
+            .map(|(offset, field, message)| {
+                let (line, col) = offset.map_or((1, 1), |o| index.line_col(o));
+                Diagnostic {
+                    file: label.to_owned(),
+                    line,
+                    col,
+                    field,
+                    message,
+                    severity,
+                }
+            })
+            .collect();
+        (out, total)
     };
     let file: JobFile = match toml::from_str(text) {
         Ok(f) => f,
         Err(e) => {
             let offset = e.span().map(|s| s.start);
-            let path = offset.map(|o| map.path_at(o)).unwrap_or_default();
+            let path = offset.map(|o| map().path_at(o)).unwrap_or_default();
             let message = e.message().trim().replace('\n', " ");
-            return Err(JobErrors(vec![diag(&path, offset, message)]));
+            let found = vec![(place(&path, offset), path.to_string(), message)];
+            let (shown, total) = located(found, Severity::Error);
+            return Err(JobErrors::capped(shown, total, label));
         }
     };
     let rule_ctx = RuleContext {
         now: ctx.now,
         max_ahead: ctx.config.schedule.max_ahead,
+        timezone: ctx.config.timezone,
     };
     let mut problems = rules::check(&file, &rule_ctx);
     let id = file.id.clone().unwrap_or_else(|| default_id.to_owned());
@@ -158,14 +143,17 @@ pub fn parse(
             None
         }
     };
-    let (Some(channel), true) = (channel, problems.is_empty()) else {
-        let mut diagnostics: Vec<Diagnostic> = problems
-            .iter()
-            .map(|p| diag(&p.path, None, p.message.clone()))
-            .collect();
-        diagnostics.sort_by_key(|d| (d.line, d.col));
-        return Err(JobErrors(diagnostics));
+    let to_found = |problems: Vec<rules::Problem>| -> Vec<(Option<usize>, String, String)> {
+        problems
+            .into_iter()
+            .map(|p| (place(&p.path, None), p.path.to_string(), p.message))
+            .collect()
     };
+    let (Some(channel), true) = (channel, problems.is_empty()) else {
+        let (shown, total) = located(to_found(problems), Severity::Error);
+        return Err(JobErrors::capped(shown, total, label));
+    };
+    let (warnings, _) = located(to_found(rules::warnings(&file)), Severity::Warning);
     let schedule = schedule_of(&file, ctx.config.timezone);
     let validity = file
         .validity
@@ -181,6 +169,7 @@ pub fn parse(
         sha256: sha256_hex(text),
         source_text: text.to_owned(),
         file,
+        warnings,
     })
 }
 

@@ -1,36 +1,47 @@
 //! Intake: from files in the spool folder to committed jobs.
 //!
-//! Filesystem events are only a hint that something changed: each one (debounced) and a
-//! timer trigger a full rescan, so a missed or overflowed event costs at most one
-//! `rescan_interval`. A pass reads and validates every job file, commits the accepted
-//! ones in group commits, and only then removes their files: a crash between commit and
-//! removal leaves a file whose content is already stored, which the next pass sees as
-//! unchanged and removes. Rejected files move to `rejected/NAME.toml` beside
-//! `rejected/NAME.toml.err`. A file that does not parse while it was modified in the last
-//! [`SETTLE`] is left for a later pass instead of being rejected half-written. When the
-//! store cannot commit (disk full, locked), files stay in the spool and are retried.
+//! Filesystem events tell which files are complete ([`settle`]) and poke a pass; a timer
+//! rescans too, so a missed event costs at most one `rescan_interval`. A pass lists the
+//! names, then takes files in bounded batches ([`BATCH_FILES`] files or [`BATCH_BYTES`] of
+//! text): each file is judged on its own ([`examine`], panics caught), the batch's accepted
+//! jobs go into one group commit, and only then are their files removed, if the name still
+//! points at the file that was read. A crash between commit and removal leaves a file
+//! whose content is already stored, which the next pass sees as unchanged and removes.
+//! Refused files move to `rejected/` ([`reject`]). A database that refuses everything
+//! (locked, disk full) leaves files in place; the caller retries with backoff.
 
+mod examine;
+mod fsops;
 pub mod plan;
+pub mod read;
+pub mod reject;
+mod run;
 pub mod scan;
+pub mod settle;
 
-use std::path::{Path, PathBuf};
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
-use crate::job::{self, JobContext};
-use crate::store::{AcceptOutcome, NewJob, Store};
-use scan::Entry;
+use crate::job::JobErrors;
+use crate::store::{AcceptOutcome, NewJob, Store, StoreError};
+use examine::{Parsed, Verdict};
+use settle::Readiness;
 
 pub use plan::plan_job;
 
-/// How recently a file must have changed to be treated as still being written.
-pub const SETTLE: Duration = Duration::from_secs(2);
-/// How many jobs go into one group commit.
-const BATCH: usize = 1000;
+/// The most files one batch (one group commit) takes.
+pub const BATCH_FILES: usize = 500;
+/// The most bytes of job text one batch reads before it is committed.
+pub const BATCH_BYTES: u64 = 4 * 1024 * 1024;
+/// The longest wait between retries while the database refuses everything.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -38,8 +49,10 @@ pub struct PassReport {
     pub accepted: usize,
     pub unchanged: usize,
     pub rejected: usize,
-    /// Files left for a later pass (still being written, or the store could not commit).
-    pub deferred: usize,
+    /// Files not complete yet, looked at again soon.
+    pub waiting: usize,
+    /// Set when the database refused a whole batch; the rest waits for the next try.
+    pub store_error: Option<String>,
 }
 
 /// The spool folder and what intake needs to take files in.
@@ -51,49 +64,73 @@ pub struct Intake {
     pub dispatch_waker: Arc<Notify>,
 }
 
-struct Parsed {
-    name: String,
-    path: PathBuf,
-    len: u64,
-    modified: SystemTime,
-    job: NewJob,
+/// Names and job ids as they go into log lines: control characters escaped, so a file
+/// named `a\nFAKE LOG LINE` cannot forge a line.
+pub fn escaped(name: &str) -> String {
+    name.escape_debug().to_string()
+}
+
+/// Whether the database refused a job for a reason of the job's own (reject the file) or
+/// is refusing everything (keep the files and retry).
+fn tied_to_the_file(e: &StoreError) -> bool {
+    match e {
+        StoreError::Refused(_)
+        | StoreError::BadValue { .. }
+        | StoreError::NoSuchSend(_)
+        | StoreError::NoSuchJob(_) => true,
+        // Other SQLite errors (busy, corrupt, ...) are about the database.
+        StoreError::Sqlite(_)
+        | StoreError::Open { .. }
+        | StoreError::Migrate { .. }
+        | StoreError::NewerSchema { .. }
+        | StoreError::Full(_)
+        | StoreError::Io(_)
+        | StoreError::NotMigrated { .. }
+        | StoreError::ReadOnly
+        | StoreError::WriterGone => false,
+    }
 }
 
 impl Intake {
-    fn rejected_dir(&self) -> PathBuf {
-        self.spool.join("rejected")
-    }
-
-    /// Scans the folder once and takes in everything ready.
-    pub async fn pass(&self) -> PassReport {
-        let config = self.config.borrow().clone();
+    /// Scans the folder once and takes in everything complete, batch by batch.
+    pub async fn pass(&self, ready: &Arc<Readiness>) -> PassReport {
+        let mut report = PassReport::default();
         let spool = self.spool.clone();
-        let now = Utc::now();
-        let read = tokio::task::spawn_blocking(move || read_all(&spool, &config, now)).await;
-        let (parsed, refused, deferred) = match read {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                tracing::error!(spool = %self.spool.display(), error = %e, "cannot list the spool folder");
-                return PassReport::default();
+        let mut names: VecDeque<OsString> =
+            match tokio::task::spawn_blocking(move || scan::list(&spool)).await {
+                Ok(Ok(names)) => names.into(),
+                Ok(Err(e)) => {
+                    let spool = self.spool.display();
+                    tracing::error!(%spool, error = %e, "cannot list the spool folder");
+                    return report;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "listing the spool folder failed");
+                    return report;
+                }
+            };
+        while !names.is_empty() && report.store_error.is_none() {
+            let config = self.config.borrow().clone();
+            let (verdicts, rest) = self.judge_batch(names, config, ready).await;
+            names = rest;
+            let now = Utc::now();
+            let mut accepted = Vec::new();
+            for v in verdicts {
+                match v {
+                    Verdict::Accept(p) => accepted.push(*p),
+                    Verdict::Reject {
+                        name,
+                        label,
+                        errors,
+                    } => {
+                        self.reject(name, &label, &errors, now, ready).await;
+                        report.rejected += 1;
+                    }
+                    Verdict::Wait => report.waiting += 1,
+                    Verdict::Gone => {}
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "intake pass failed");
-                return PassReport::default();
-            }
-        };
-        let mut report = PassReport {
-            deferred,
-            ..PassReport::default()
-        };
-        for (path, name, reason) in refused {
-            self.reject(&path, &name, &reason, now).await;
-            report.rejected += 1;
-        }
-        let mut parsed = parsed;
-        while !parsed.is_empty() {
-            let rest = parsed.split_off(parsed.len().min(BATCH));
-            let batch = std::mem::replace(&mut parsed, rest);
-            self.commit_batch(batch, now, &mut report).await;
+            self.commit_batch(accepted, now, &mut report, ready).await;
         }
         if report.accepted > 0 {
             self.dispatch_waker.notify_one();
@@ -103,21 +140,70 @@ impl Intake {
                 accepted = report.accepted,
                 unchanged = report.unchanged,
                 rejected = report.rejected,
-                deferred = report.deferred,
+                waiting = report.waiting,
                 "intake pass"
             );
         }
         report
     }
 
-    async fn commit_batch(&self, batch: Vec<Parsed>, now: DateTime<Utc>, report: &mut PassReport) {
+    /// Judges files from the front of `names` until the batch is full; returns the
+    /// verdicts and the names left for the next batch.
+    async fn judge_batch(
+        &self,
+        mut names: VecDeque<OsString>,
+        config: Arc<Config>,
+        ready: &Arc<Readiness>,
+    ) -> (Vec<Verdict>, VecDeque<OsString>) {
+        let spool = self.spool.clone();
+        let ready = ready.clone();
+        let work = move || {
+            let now = Utc::now();
+            let (mut verdicts, mut bytes) = (Vec::new(), 0u64);
+            while verdicts.len() < BATCH_FILES && bytes < BATCH_BYTES {
+                let Some(name) = names.pop_front() else { break };
+                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    examine::examine(&spool, &name, &ready, &config, now, config.settle)
+                }));
+                let (verdict, read) = judged.unwrap_or_else(|_| {
+                    let label = name.to_string_lossy().into_owned();
+                    let message = "msgspool failed on this file (an internal error, logged); it was set aside: please report it with the file".to_owned();
+                    let errors = examine::whole_file(&label, message);
+                    (Verdict::Reject { name: name.clone(), label, errors }, 0)
+                });
+                bytes = bytes.saturating_add(read);
+                verdicts.push(verdict);
+            }
+            (verdicts, names)
+        };
+        match tokio::task::spawn_blocking(work).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::error!(error = %e, "an intake batch failed");
+                (Vec::new(), VecDeque::new())
+            }
+        }
+    }
+
+    async fn commit_batch(
+        &self,
+        batch: Vec<Parsed>,
+        now: DateTime<Utc>,
+        report: &mut PassReport,
+        ready: &Arc<Readiness>,
+    ) {
+        if batch.is_empty() {
+            return;
+        }
         let jobs: Vec<NewJob> = batch.iter().map(|p| p.job.clone()).collect();
         let results = self.store.accept_jobs(jobs, now).await;
+        let mut to_remove = Vec::new();
         for (p, result) in batch.into_iter().zip(results) {
+            let file = escaped(&p.label);
             match result {
                 Ok(AcceptOutcome::Conflict { reason }) => {
-                    let label = format!("{}: error: id: {reason}", p.name);
-                    self.reject(&p.path, &p.name, &label, now).await;
+                    let errors = examine::whole_file(&p.label, format!("id: {reason}"));
+                    self.reject(p.name, &p.label, &errors, now, ready).await;
                     report.rejected += 1;
                 }
                 Ok(outcome) => {
@@ -125,168 +211,90 @@ impl Intake {
                         report.unchanged += 1;
                     } else {
                         report.accepted += 1;
-                        tracing::info!(job = %p.job.id, file = %p.name, ?outcome, "job accepted");
+                        let job = escaped(&p.job.id);
+                        tracing::info!(%job, %file, ?outcome, "job accepted");
                     }
-                    remove_if_unchanged(&p.path, p.len, p.modified);
+                    to_remove.push(p);
+                }
+                Err(e) if tied_to_the_file(&e) => {
+                    let message = format!(
+                        "the database refused this job ({e}); fix the file and drop it again"
+                    );
+                    let errors = examine::whole_file(&p.label, message);
+                    self.reject(p.name, &p.label, &errors, now, ready).await;
+                    report.rejected += 1;
                 }
                 Err(e) => {
-                    report.deferred += 1;
-                    tracing::warn!(file = %p.name, error = %e, "cannot commit the job; the file stays in the spool and is retried");
+                    report.store_error.get_or_insert_with(|| e.to_string());
                 }
             }
         }
-    }
-
-    /// Moves a file to `rejected/` beside an `.err` file, and records the rejection.
-    async fn reject(&self, path: &Path, name: &str, error_text: &str, now: DateTime<Utc>) {
-        let dir = self.rejected_dir();
-        let moved = std::fs::create_dir_all(&dir)
-            .and_then(|()| {
-                std::fs::write(dir.join(format!("{name}.err")), format!("{error_text}\n"))
-            })
-            .and_then(|()| std::fs::rename(path, dir.join(name)));
-        if let Err(e) = moved {
-            tracing::error!(file = %name, error = %e, "cannot move a rejected file to rejected/");
-            return;
-        }
-        tracing::warn!(file = %name, reason = %error_text, "job file rejected");
-        if let Err(e) = self.store.record_rejection(name, error_text, now).await {
-            tracing::warn!(file = %name, error = %e, "cannot record the rejection in the database");
-        }
-    }
-
-    /// Runs passes at start, on folder events (debounced), on `rescan` pokes (SIGHUP), and
-    /// every `rescan_interval`, until `stop` turns true.
-    pub async fn run(self, rescan: Arc<Notify>, mut stop: watch::Receiver<bool>) {
-        let (tx, mut events) = mpsc::channel::<()>(1);
-        let _watcher = watch_folder(&self.spool, tx);
-        loop {
-            let report = self.pass().await;
-            let interval = self.config.borrow().rescan_interval;
-            let wait = if report.deferred > 0 {
-                interval.min(Duration::from_millis(500))
-            } else {
-                interval
-            };
-            tokio::select! {
-                _ = stop.changed() => {}
-                _ = rescan.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-                Some(()) = events.recv() => {
-                    // Debounce: let a burst of events settle into one pass.
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    while events.try_recv().is_ok() {}
-                }
+        let spool = self.spool.clone();
+        let ready = ready.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            for p in to_remove {
+                remove_if_same(&spool, &p, &ready);
             }
-            if *stop.borrow() {
+        });
+        if let Err(e) = removed.await {
+            tracing::error!(error = %e, "removing accepted files failed");
+        }
+    }
+
+    /// Moves a file to `rejected/` beside its `.err` and `.err.json`, and records it.
+    async fn reject(
+        &self,
+        name: OsString,
+        label: &str,
+        errors: &JobErrors,
+        now: DateTime<Utc>,
+        ready: &Arc<Readiness>,
+    ) {
+        let human = format!("{errors}\n");
+        let json = errors.to_json_lines();
+        let spool = self.spool.clone();
+        let (n, h) = (name.clone(), human.clone());
+        let moved = tokio::task::spawn_blocking(move || reject::reject(&spool, &n, &h, &json));
+        let file = escaped(label);
+        let stored = match moved.await {
+            Ok(Ok(reject::Moved::To(stored))) => stored,
+            Ok(Ok(reject::Moved::Gone)) => return,
+            Ok(Err(e)) => {
+                tracing::error!(%file, error = %e, "cannot move a rejected file to rejected/");
                 return;
             }
-        }
-    }
-}
-
-/// Starts an inotify watch whose events only poke the intake loop.
-fn watch_folder(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let handler = move |event: notify::Result<notify::Event>| {
-        // Reading files makes access events; only changes call for a pass.
-        if let Ok(e) = &event
-            && matches!(e.kind, notify::EventKind::Access(_))
-        {
-            return;
-        }
-        // Full channel: a pass is already pending, which will see this change too.
-        let _ = tx.try_send(());
-    };
-    let mut watcher = match notify::recommended_watcher(handler) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch the spool folder; relying on periodic rescans");
-            return None;
-        }
-    };
-    if let Err(e) = watcher.watch(dir, notify::RecursiveMode::NonRecursive) {
-        tracing::warn!(error = %e, "cannot watch the spool folder; relying on periodic rescans");
-        return None;
-    }
-    Some(watcher)
-}
-
-type ReadAll = (Vec<Parsed>, Vec<(PathBuf, String, String)>, usize);
-
-/// Lists and parses every job file (blocking; runs off the async threads).
-fn read_all(spool: &Path, config: &Config, now: DateTime<Utc>) -> std::io::Result<ReadAll> {
-    let mut parsed = Vec::new();
-    let mut refused = Vec::new();
-    let mut deferred = 0;
-    let ctx = JobContext { config, now };
-    for entry in scan::list(spool)? {
-        let (path, name, len, modified) = match entry {
-            Entry::Refuse { path, name, reason } => {
-                let text = format!("{name}: error: {reason}");
-                refused.push((path, name, text));
-                continue;
-            }
-            Entry::Job {
-                path,
-                name,
-                len,
-                modified,
-            } => (path, name, len, modified),
-        };
-        let still_changing = SystemTime::now()
-            .duration_since(modified)
-            .is_ok_and(|age| age < SETTLE)
-            || SystemTime::now() < modified;
-        let text = match std::fs::read(&path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(_) if still_changing => {
-                    deferred += 1;
-                    continue;
-                }
-                Err(_) => {
-                    let text =
-                        format!("{name}: error: the file is not UTF-8 text; save it as UTF-8");
-                    refused.push((path, name, text));
-                    continue;
-                }
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
-                tracing::warn!(file = %name, error = %e, "cannot read a job file; retrying later");
-                deferred += 1;
-                continue;
+                tracing::error!(%file, error = %e, "moving a rejected file failed");
+                return;
             }
         };
-        if !scan::unchanged_since(&path, len, modified) {
-            deferred += 1;
-            continue;
-        }
-        let default_id = name.trim_end_matches(".toml");
-        match job::parse(&name, default_id, &text, &ctx) {
-            Ok(job) => parsed.push(Parsed {
-                job: plan_job(&job, &name, now, config),
-                name,
-                path,
-                len,
-                modified,
-            }),
-            Err(_) if still_changing => deferred += 1,
-            Err(errors) => refused.push((path, name, errors.to_string())),
+        ready.forget(&name);
+        let stored = stored.to_string_lossy().into_owned();
+        let reason = escaped(&human);
+        tracing::warn!(%file, stored = %escaped(&stored), %reason, "job file rejected");
+        if let Err(e) = self
+            .store
+            .record_rejection(&stored, human.trim_end(), now)
+            .await
+        {
+            tracing::warn!(%file, error = %e, "cannot record the rejection in the database");
         }
     }
-    Ok((parsed, refused, deferred))
 }
 
-fn remove_if_unchanged(path: &Path, len: u64, modified: SystemTime) {
-    if !scan::unchanged_since(path, len, modified) {
-        // Rewritten after it was read: the new version is taken in by the next pass.
+/// Removes an accepted file if its name still points at the file that was read: a
+/// different file renamed over it (even with the same size and mtime) is kept for the
+/// next pass.
+fn remove_if_same(spool: &std::path::Path, p: &Parsed, ready: &Readiness) {
+    let path = spool.join(&p.name);
+    if !read::still_names(&path, &p.identity) {
         return;
     }
-    if let Err(e) = std::fs::remove_file(path)
+    ready.forget(&p.name);
+    if let Err(e) = std::fs::remove_file(&path)
         && e.kind() != std::io::ErrorKind::NotFound
     {
-        tracing::warn!(file = %path.display(), error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
+        let file = escaped(&p.label);
+        tracing::warn!(%file, error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
     }
 }

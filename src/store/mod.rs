@@ -221,6 +221,8 @@ pub enum StoreError {
     Io(String),
     #[error("database error: {0}")]
     Sqlite(String),
+    #[error("the database refused the row ({0})")]
+    Refused(String),
     #[error("send {0} is not in the database (was it deleted by hand?)")]
     NoSuchSend(i64),
     #[error("job {0:?} is not in the database")]
@@ -257,6 +259,8 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
             Some(ErrorCode::SystemIoFailure) => StoreError::Io(e.to_string()),
+            // A CHECK, NOT NULL or trigger refusal: about the row, not the database.
+            Some(ErrorCode::ConstraintViolation) => StoreError::Refused(e.to_string()),
             _ => StoreError::Sqlite(e.to_string()),
         }
     }

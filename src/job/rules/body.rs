@@ -429,8 +429,11 @@ fn check_list(l: &ListBody, path: &FieldPath, p: &mut Problems) {
                     ),
                 );
             }
+            // WhatsApp needs section titles only to tell several sections apart (Bird's
+            // "list message without sections" is one untitled item).
+            let titled = sections.len() > 1;
             for (i, s) in sections.iter().enumerate() {
-                check_section(s, &sp.index(i), p);
+                check_section(s, &sp.index(i), titled, p);
             }
             sections
                 .iter()
@@ -446,9 +449,12 @@ fn check_list(l: &ListBody, path: &FieldPath, p: &mut Problems) {
     }
 }
 
-fn check_section(s: &Item, path: &FieldPath, p: &mut Problems) {
-    if s.title.as_deref().is_none_or(str::is_empty) {
-        p.add(path.clone(), "a list section needs a `title`");
+fn check_section(s: &Item, path: &FieldPath, titled: bool, p: &mut Problems) {
+    if titled && s.title.as_deref().is_none_or(str::is_empty) {
+        p.add(
+            path.clone(),
+            "a list with more than one section needs a `title` on each section",
+        );
     }
     match &s.actions {
         None => p.add(path.clone(), "a list section needs rows in `actions`"),

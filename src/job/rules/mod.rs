@@ -9,6 +9,8 @@
 //! not just the first, so one `check` run shows everything to fix.
 
 mod body;
+mod schedule;
+mod tags;
 mod template;
 
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub struct RuleContext {
     pub now: DateTime<Utc>,
     /// A one-shot `scheduledFor` later than `now + max_ahead` is refused (Bird: 35 days).
     pub max_ahead: Duration,
+    /// The zone of cron jobs that name none (the config's `timezone`).
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Collects problems with a shared path prefix.
@@ -45,7 +49,7 @@ impl Problems {
     }
 }
 
-pub const MAX_TAGS: usize = 10;
+pub use tags::{MAX_TAGS, warnings};
 
 /// Checks every rule and returns all problems found (empty when the file is valid).
 pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
@@ -55,18 +59,11 @@ pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
     check_content_choice(file, &mut p);
     check_receiver(file, &mut p);
     check_schedule_keys(file, ctx, &mut p);
-    check_tags(file, &mut p);
+    tags::check(file, &mut p);
     check_cap_frequency(file, &mut p);
     check_short_links(file, &mut p);
     check_reply_to(file, &mut p);
-    if let Some(v) = file.validity
-        && v < 0
-    {
-        p.add(
-            root.key("validity"),
-            format!("validity must be whole seconds >= 0, found {v}"),
-        );
-    }
+    check_validity(file, ctx, &mut p);
     if let Some(b) = &file.body {
         body::check(b, &root.key("body"), &mut p);
     }
@@ -205,6 +202,33 @@ pub fn is_e164(s: &str) -> bool {
         && !digits.starts_with('0')
 }
 
+/// `validity`: whole seconds >= 0, and small enough that every send's expiry is storable.
+fn check_validity(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
+    let Some(v) = file.validity else { return };
+    let path = FieldPath::root().key("validity");
+    let Ok(secs) = u64::try_from(v) else {
+        p.add(
+            path,
+            format!("validity must be whole seconds >= 0, found {v}"),
+        );
+        return;
+    };
+    // Expiry counts from the later of the time asked for and intake.
+    let start = file
+        .scheduled_for
+        .as_ref()
+        .and_then(|t| parse_rfc3339(t).ok())
+        .map_or(ctx.now, |t| t.with_timezone(&Utc).max(ctx.now));
+    if crate::bounds::add(start, Duration::from_secs(secs)).is_none() {
+        p.add(
+            path,
+            format!(
+                "validity {v} s runs past the year 9999, which msgspool cannot store; give a validity in seconds that ends before then (36 h is 129600)"
+            ),
+        );
+    }
+}
+
 /// Parses an RFC 3339 timestamp that carries its own offset.
 pub fn parse_rfc3339(t: &TimeText) -> Result<DateTime<FixedOffset>, String> {
     DateTime::parse_from_rfc3339(&t.0).map_err(|e| {
@@ -220,8 +244,14 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
     if let Some(at) = &file.scheduled_for {
         match parse_rfc3339(at) {
             Err(e) => p.add(root.key("scheduledFor"), e),
+            Ok(t) if !crate::bounds::is_storable(t.with_timezone(&Utc)) => {
+                p.add(
+                    root.key("scheduledFor"),
+                    crate::bounds::unstorable_message(&at.0),
+                );
+            }
             Ok(t) if file.cron.is_none() => {
-                let limit = ctx.now + chrono::Duration::from_std(ctx.max_ahead).unwrap_or_default();
+                let limit = crate::bounds::add_clamped(ctx.now, ctx.max_ahead);
                 if t.with_timezone(&Utc) > limit {
                     p.add(
                         root.key("scheduledFor"),
@@ -244,8 +274,9 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
                 "`cron` and `scheduledFor` exclude each other: a recurring job has no single time; remove one",
             );
         }
-        if let Err(e) = crate::schedule::parse_cron(expr) {
-            p.add(root.key("cron"), e);
+        match crate::schedule::parse_cron(expr) {
+            Err(e) => p.add(root.key("cron"), e),
+            Ok(cron) => schedule::check_fires(file, &cron, ctx, p),
         }
     } else {
         for key in ["timezone", "until"] {
@@ -270,45 +301,17 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
             format!("{tz:?} is not an IANA time zone name; write it like \"Europe/Amsterdam\""),
         );
     }
-    if let Some(until) = &file.until
-        && let Err(e) = parse_rfc3339(until)
-    {
-        p.add(root.key("until"), e);
-    }
-}
-
-fn check_tags(file: &JobFile, p: &mut Problems) {
-    let Some(tags) = &file.tags else { return };
-    let path = FieldPath::root().key("tags");
-    if tags.len() > MAX_TAGS {
-        p.add(
-            path.clone(),
-            format!("at most {MAX_TAGS} tags are allowed, found {}", tags.len()),
-        );
-    }
-    let mut seen: Vec<String> = Vec::new();
-    for (i, tag) in tags.iter().enumerate() {
-        let ok_chars = tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '));
-        if tag.trim().is_empty() {
-            p.add(path.index(i), "a tag cannot be empty or blank");
-        } else if tag.chars().count() > 50 || !ok_chars {
-            p.add(
-                path.index(i),
-                format!(
-                    "tag {tag:?} must be 1 to 50 characters of letters, digits, '-', '_' and spaces"
-                ),
-            );
+    if let Some(until) = &file.until {
+        match parse_rfc3339(until) {
+            Err(e) => p.add(root.key("until"), e),
+            Ok(t) if !crate::bounds::is_storable(t.with_timezone(&Utc)) => {
+                p.add(
+                    root.key("until"),
+                    crate::bounds::unstorable_message(&until.0),
+                );
+            }
+            Ok(_) => {}
         }
-        let lower = tag.to_lowercase();
-        if seen.contains(&lower) {
-            p.add(
-                path.index(i),
-                format!("tag {tag:?} repeats an earlier tag (Bird lower-cases tags): remove it"),
-            );
-        }
-        seen.push(lower);
     }
 }
 
