@@ -127,7 +127,7 @@ _msgspool() {
             return 0
             ;;
         msgspool__subcmd__check)
-            opts="-h --config --now --payload --next --help"
+            opts="-h --config --now --payload --next --message-format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -143,6 +143,10 @@ _msgspool() {
                     ;;
                 --next)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --message-format)
+                    COMPREPLY=($(compgen -W "human json" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -39,6 +39,8 @@ complete -c msgspool -n "__fish_msgspool_needs_command" -f -a "help" -d 'Print t
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l config -d 'Daemon config (channels, time zone, schedule windows); built-in defaults without it' -r -F
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l now -d 'Take this RFC 3339 instant as the current time for every rule' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l next -d 'Print the next N due instants of each valid job (RFC 3339, UTC), one per line' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l message-format -d 'How problems are written on stderr: `human` (FILE:LINE:COL: error: FIELD: MESSAGE) or `json` (one object per line: file, line, column, field, message, severity)' -r -f -a "human\t''
+json\t''"
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l payload -d 'Print each valid file\'s JSON request body, one line per file'
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand contact" -l identifier -d 'The contact\'s identifier on the channel, e.g. the phone number +31612345678 (sent as Bird\'s `contactIdentifierValue`)' -r

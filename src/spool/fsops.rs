@@ -1,4 +1,5 @@
-//! The few filesystem calls std does not offer, for writing into `rejected/` safely.
+//! The few filesystem calls std does not offer, for writing into `rejected/` (and, for
+//! `msgspool submit`, into the spool) safely.
 //!
 //! Trusts nothing under the spool folder: any member of the spool's group can plant names
 //! there, including `rejected/` itself. So `rejected/` is opened once without following a

@@ -11,7 +11,7 @@
 //! (locked, disk full) leaves files in place; the caller retries with backoff.
 
 mod examine;
-mod fsops;
+pub mod fsops;
 pub mod plan;
 pub mod read;
 pub mod reject;

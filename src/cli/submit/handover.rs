@@ -7,12 +7,13 @@
 //! Trusts the spool folder's group and setgid bit (tmpfiles) for the daemon's access; it
 //! sets the file's mode itself so a producer's umask cannot hide the file from the daemon.
 
-use std::ffi::CString;
+use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use crate::spool::fsops;
 
 /// Job files are readable by the daemon's group (the spool's, via setgid), no one else.
 const FILE_MODE: u32 = 0o640;
@@ -44,7 +45,10 @@ pub fn write_job(dir: &Path, name: &str, text: &str) -> Result<PathBuf, Handover
         return Err(write_err(error));
     }
     let target = dir.join(name);
-    if let Err(error) = rename_noreplace(&temp, &target) {
+    // Plain `rename` would silently drop a job waiting under the same name.
+    let moved = fsops::open_dir_nofollow(dir)
+        .and_then(|d| fsops::rename_noreplace(&temp, &d, OsStr::new(name)));
+    if let Err(error) = moved {
         let _ = std::fs::remove_file(&temp);
         return Err(if error.kind() == io::ErrorKind::AlreadyExists {
             HandoverError::Taken { path: target }
@@ -74,31 +78,6 @@ fn write_synced(path: &Path, text: &str) -> io::Result<()> {
     file.set_permissions(std::fs::Permissions::from_mode(FILE_MODE))?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
-}
-
-/// `renameat2(RENAME_NOREPLACE)`: a file that is already there is never overwritten
-/// (plain `rename` would silently drop a job waiting under the same name).
-fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in path"))
-    };
-    let (from, to) = (c(from)?, c(to)?);
-    // SAFETY: both are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 #[cfg(test)]
