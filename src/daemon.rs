@@ -17,17 +17,22 @@ use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
 
+mod lock;
+
+pub use lock::{DaemonLocks, LockError, lock_path};
+
 use crate::bird::BirdClient;
 use crate::config::{self, Config, ConfigError};
 use crate::dispatch::Dispatcher;
 use crate::dispatch::transport::Transport;
 use crate::spool::Intake;
-use crate::store::{SendState, Store, StoreError};
+use crate::store::{RunMode, SendState, Store, StoreError};
 
 /// What `msgspool run` was asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// `--config`; when absent, `/etc/msgspool/config.toml` if it exists, else built-in defaults.
+    /// `--config`; when absent, `/etc/msgspool/config.toml` if it exists, else built-in
+    /// defaults. A dry run without `--config` always takes the built-in defaults.
     pub config: Option<PathBuf>,
     pub spool: Option<PathBuf>,
     pub database: Option<PathBuf>,
@@ -55,14 +60,29 @@ pub enum DaemonError {
     Client(#[from] crate::bird::ClientError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
+    #[error("{0}")]
+    Lock(#[from] LockError),
+    #[error(
+        "{} holds sends of a real (not dry) run; a dry run never touches it. Give the dry run its own --database (and --spool)", database.display()
+    )]
+    DryRunOnLiveDatabase { database: PathBuf },
+    #[error(
+        "{} was filled by a dry run; its sends were never meant for Bird. Give the real run its own --database, or remove this one", database.display()
+    )]
+    LiveRunOnDryDatabase { database: PathBuf },
 }
 
 /// Loads the config the options name and applies the command-line overrides.
 pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
-    let default = Path::new(config::DEFAULT_PATH);
+    load_config_with_default(opts, Path::new(config::DEFAULT_PATH))
+}
+
+/// [`load_config`] with the system-wide config at `default`.
+fn load_config_with_default(opts: &RunOptions, default: &Path) -> Result<Config, ConfigError> {
     let from_file = match &opts.config {
         Some(p) => Some(Config::load(p)?),
-        None if default.exists() => Some(Config::load(default)?),
+        // A dry run must never pick up the production config, spool and database.
+        None if default.exists() && !opts.dry_run => Some(Config::load(default)?),
         None => None,
     };
     let no_file = from_file.is_none();
@@ -111,7 +131,28 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         path: cfg.spool.clone(),
         error,
     })?;
+    // Before anything reads or writes the database: a second daemon must not recover the
+    // first one's sends in flight as interrupted and post them again.
+    let _locks = DaemonLocks::take(&cfg.database, &cfg.spool)?;
     let store = Store::open(&cfg.database)?;
+    let mode = if opts.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Live
+    };
+    match store.claim_mode(mode, chrono::Utc::now()).await? {
+        None => {}
+        Some(RunMode::Live) => {
+            return Err(DaemonError::DryRunOnLiveDatabase {
+                database: cfg.database.clone(),
+            });
+        }
+        Some(RunMode::DryRun) => {
+            return Err(DaemonError::LiveRunOnDryDatabase {
+                database: cfg.database.clone(),
+            });
+        }
+    }
     let recovered = store.recover_interrupted(chrono::Utc::now()).await?;
     if recovered > 0 {
         tracing::warn!(
@@ -282,6 +323,27 @@ async fn housekeeping(store: Store, mut stop: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_without_config_never_reads_the_system_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("config.toml");
+        std::fs::write(
+            &system,
+            "spool = \"/srv/production-spool\"\ndatabase = \"/srv/production.db\"\n\n[channels.whatsapp]\nid = \"c\"\n",
+        )
+        .unwrap();
+        let live = RunOptions::default();
+        let cfg = load_config_with_default(&live, &system).unwrap();
+        assert_eq!(cfg.spool, Path::new("/srv/production-spool"));
+        let dry = RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
+        };
+        let cfg = load_config_with_default(&dry, &system).unwrap();
+        assert_eq!(cfg.spool, Config::builtin().spool);
+        assert_ne!(cfg.database, Path::new("/srv/production.db"));
+    }
 
     #[test]
     fn the_status_line_lists_states_in_lifecycle_order_without_empty_ones() {

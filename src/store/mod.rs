@@ -21,6 +21,7 @@
 //! Dropping a future returned by a write does not cancel the write: once submitted it
 //! commits (or fails) whether or not anyone waits for the answer.
 
+mod mode;
 mod operator;
 mod ops;
 mod queries;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
+pub use mode::RunMode;
 pub use operator::{
     AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
     RetryOutcome, SendDetails, SendFilter, SendRow, Stats,
@@ -315,6 +317,19 @@ impl Store {
                 reader: Mutex::new(reader),
             }),
         })
+    }
+
+    /// Records the database's run mode if it has none; returns its other mode when a
+    /// daemon of `mode` must not use it (a dry run on real sends, or the reverse).
+    pub async fn claim_mode(
+        &self,
+        mode: RunMode,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunMode>, StoreError> {
+        self.inner
+            .writer
+            .call(move |conn| mode::claim(conn, mode, now))
+            .await
     }
 
     /// Stores a job and its sends, or tells why not (see [`AcceptOutcome`]).

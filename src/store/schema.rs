@@ -27,14 +27,37 @@ struct Migration {
     version: i64,
     description: &'static str,
     sql: &'static str,
+    /// Widens CHECK constraints in place (SQLite's documented `writable_schema` procedure
+    /// for a change that leaves every stored row valid): `(table, old text, new text)`.
+    widen: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// Every migration, in order; `version` counts up from 1 without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
-    sql: V1_INITIAL,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
+        sql: V1_INITIAL,
+        widen: &[],
+    },
+    Migration {
+        version: 2,
+        description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced",
+        sql: V2_FAULTS,
+        widen: &[
+            (
+                "jobs",
+                "CHECK (state IN ('active', 'finished', 'canceled'))",
+                "CHECK (state IN ('active', 'finished', 'canceled', 'broken'))",
+            ),
+            (
+                "sends",
+                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled'))",
+                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled', 'replaced'))",
+            ),
+        ],
+    },
+];
 
 /// The newest schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -157,12 +180,48 @@ WHERE a.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')
 ORDER BY a.started_at DESC, a.id DESC;
 ";
 
+/// Version 2: the run mode a database was first used in (a dry run and a real run never
+/// share one), and why a recurring job is `broken`.
+const V2_FAULTS: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+ALTER TABLE jobs ADD COLUMN broken_reason TEXT;
+";
+
+/// Creates the database file readable by its owner only (it holds phone numbers and
+/// texts); under systemd (`INVOCATION_ID` set) group-readable too, for operators in group
+/// msgspool, with the unit's UMask on top. SQLite gives `-wal` and `-shm` the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mode = if std::env::var_os("INVOCATION_ID").is_some() {
+        0o640
+    } else {
+        0o600
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens the read-write connection (creating the file) with msgspool's pragmas.
 pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let open_error = |e: rusqlite::Error| StoreError::Open {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
+    create_private(path).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -244,6 +303,42 @@ pub(super) fn check_version(conn: &Connection, path: &Path) -> Result<(), StoreE
     }
 }
 
+/// Rewrites CHECK constraints in the stored schema, then bumps the schema cookie so every
+/// connection reloads it. Refuses (and so rolls the migration back) when the old text is
+/// not found: the schema was edited by hand.
+fn widen_checks(tx: &rusqlite::Transaction<'_>, step: &Migration) -> rusqlite::Result<()> {
+    if step.widen.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch("PRAGMA writable_schema = ON")?;
+    for (table, old, new) in step.widen {
+        let changed = tx.execute(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
+             WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
+            params![table, old, new],
+        )?;
+        if changed != 1 {
+            tx.execute_batch("PRAGMA writable_schema = OFF")?;
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "table {table} does not have the constraint {old} this migration widens"
+            )));
+        }
+    }
+    let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+    tx.execute_batch(&format!(
+        "PRAGMA schema_version = {}",
+        cookie.saturating_add(1)
+    ))?;
+    tx.execute_batch("PRAGMA writable_schema = OFF")?;
+    let check: String = tx.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+    if check != "ok" {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "integrity check after widening constraints: {check}"
+        )));
+    }
+    Ok(())
+}
+
 /// Brings the database to [`KNOWN_VERSION`]; returns the version it had before.
 pub(super) fn migrate(
     conn: &mut Connection,
@@ -280,6 +375,7 @@ pub(super) fn migrate(
     for step in MIGRATIONS.iter().filter(|m| m.version > found) {
         tx.execute_batch(step.sql)
             .map_err(migrate_error(step.version))?;
+        widen_checks(&tx, step).map_err(migrate_error(step.version))?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at, applied_by, description)
              VALUES (?1, ?2, ?3, ?4)",
