@@ -336,14 +336,22 @@ impl SendTask {
             WorkspaceEffect::None => {}
             WorkspaceEffect::SlowDown(wait) => {
                 tracing::warn!(wait = %crate::duration::format_duration(wait), "Bird throttled the workspace (429): slowing down");
-                bucket.pause_until(Instant::now() + wait);
+                bucket.pause_for(Instant::now(), wait);
             }
             WorkspaceEffect::KeyRefused => {
                 tracing::error!(
                     pause = %crate::duration::format_duration(outcome::KEY_REFUSED_PAUSE),
                     "Bird refused the access key (401/403): dispatch paused; sends stay scheduled. Fix the key and reload (SIGHUP)"
                 );
-                bucket.pause_until(Instant::now() + outcome::KEY_REFUSED_PAUSE);
+                bucket.pause_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
+            }
+            WorkspaceEffect::Misdirected { location } => {
+                tracing::error!(
+                    location = location.as_deref().unwrap_or("none"),
+                    pause = %crate::duration::format_duration(outcome::KEY_REFUSED_PAUSE),
+                    "Bird's address answered a redirect, which msgspool never follows: [bird] base_url is most likely wrong. Dispatch paused; sends stay scheduled. Fix the config and reload (SIGHUP)"
+                );
+                bucket.pause_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
             }
         }
     }
@@ -375,6 +383,9 @@ impl SendTask {
 
 fn log_update(send: &ClaimedSend, update: &SendUpdate) {
     match update {
+        SendUpdate::Sent { bird_status, .. } if bird_status == outcome::UNCONFIRMED => {
+            tracing::warn!(job = %send.job_id, send = send.send_id, "Bird answered 2xx without a message id: recorded as sent, status unconfirmed (not posted again; it may have been accepted)");
+        }
         SendUpdate::Sent {
             bird_message_id,
             bird_status,

@@ -53,6 +53,21 @@ impl TokenBucket {
         }
     }
 
+    /// Holds every request back for `wait` from `now`; a wait too long for the monotonic
+    /// clock holds back as long as it can (a later pause wins).
+    pub fn pause_for(&mut self, now: Instant, wait: Duration) {
+        let until = now
+            .checked_add(wait)
+            .or_else(|| now.checked_add(Duration::from_secs(365 * 86_400)))
+            .unwrap_or(now);
+        self.pause_until(until);
+    }
+
+    /// Lifts any pause at once (a reload brought a new key or address).
+    pub fn resume(&mut self) {
+        self.paused_until = None;
+    }
+
     /// How long a pause still holds requests back, without taking a token.
     pub fn paused_for(&mut self, now: Instant) -> Option<Duration> {
         match self.paused_until {

@@ -159,6 +159,8 @@ pub enum AttemptOutcome {
     Throttled,
     Failed,
     Unauthorized,
+    /// A 3xx: not followed, so Bird never saw the message.
+    Redirected,
     Expired,
     Interrupted,
 }

@@ -176,6 +176,21 @@ pub(super) fn record_outcome(
         ),
     };
     if changed == 0 {
+        if let SendUpdate::Sent {
+            bird_message_id,
+            bird_status,
+            ..
+        } = next
+        {
+            queries::note_late_acceptance(conn, send_id, bird_message_id, bird_status)?;
+            tracing::warn!(
+                send_id,
+                state,
+                bird_id = %bird_message_id,
+                "Bird accepted a send that was {state} while its request was in flight; it stays {state}, Bird's id is kept"
+            );
+            return Ok(());
+        }
         tracing::warn!(
             send_id,
             state,
@@ -200,6 +215,7 @@ fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
         AttemptOutcome::Sent | AttemptOutcome::Retry | AttemptOutcome::Failed => true,
         AttemptOutcome::Throttled
         | AttemptOutcome::Unauthorized
+        | AttemptOutcome::Redirected
         | AttemptOutcome::Expired
         | AttemptOutcome::Interrupted => false,
     }

@@ -74,6 +74,7 @@ impl AttemptOutcome {
             AttemptOutcome::Throttled => "throttled",
             AttemptOutcome::Failed => "failed",
             AttemptOutcome::Unauthorized => "unauthorized",
+            AttemptOutcome::Redirected => "redirected",
             AttemptOutcome::Expired => "expired",
             AttemptOutcome::Interrupted => "interrupted",
         }
@@ -382,8 +383,9 @@ pub(super) fn insert_attempt(
     Ok(())
 }
 
-/// Marks a send sent with Bird's message id and status (unless it is already sent: the
-/// message went out, whatever happened to the row meanwhile).
+/// Marks a send sent with Bird's message id (NULL when Bird gave none: `unconfirmed`) and
+/// status, unless it is already sent or an operator canceled it (or new content replaced
+/// it) meanwhile: those words stand, and only the attempt row tells of the late answer.
 pub(super) fn mark_sent(
     conn: &Connection,
     send_id: i64,
@@ -396,11 +398,11 @@ pub(super) fn mark_sent(
         "UPDATE sends SET state = 'sent', bird_message_id = ?2, bird_status = ?3,
                           attempts = attempts + ?4, next_attempt_at = NULL,
                           finished_at = ?5, updated_at = ?5
-         WHERE id = ?1 AND state <> 'sent'",
+         WHERE id = ?1 AND state NOT IN ('sent', 'canceled', 'replaced')",
     )?;
     Ok(stmt.execute(params![
         send_id,
-        bird_message_id,
+        (!bird_message_id.is_empty()).then_some(bird_message_id),
         bird_status,
         i64::from(counted),
         utc_text(at)
@@ -499,6 +501,25 @@ pub(super) fn sending_sends(conn: &Connection) -> Result<Vec<InFlight>, StoreErr
         });
     }
     Ok(sends)
+}
+
+/// Keeps Bird's id and status on a send canceled (or replaced) while Bird was taking it;
+/// its state stands.
+pub(super) fn note_late_acceptance(
+    conn: &Connection,
+    send_id: i64,
+    bird_message_id: &str,
+    bird_status: &str,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET bird_message_id = ?2, bird_status = ?3
+         WHERE id = ?1 AND state IN ('canceled', 'replaced') AND bird_message_id IS NULL",
+    )?;
+    Ok(stmt.execute(params![
+        send_id,
+        (!bird_message_id.is_empty()).then_some(bird_message_id),
+        bird_status
+    ])?)
 }
 
 /// Puts a send being sent back to scheduled, due at `next` (or as it was when `None`).

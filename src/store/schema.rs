@@ -42,7 +42,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
-        description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced",
+        description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced; attempts may be redirected",
         sql: V2_FAULTS,
         widen: &[
             (
@@ -54,6 +54,11 @@ const MIGRATIONS: &[Migration] = &[
                 "sends",
                 "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled'))",
                 "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled', 'replaced'))",
+            ),
+            (
+                "attempts",
+                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'expired', 'interrupted')",
+                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
             ),
         ],
     },

@@ -455,6 +455,7 @@ fn attempt_outcome(word: &str) -> Option<AttemptOutcome> {
         AttemptOutcome::Throttled,
         AttemptOutcome::Failed,
         AttemptOutcome::Unauthorized,
+        AttemptOutcome::Redirected,
         AttemptOutcome::Expired,
         AttemptOutcome::Interrupted,
     ]
