@@ -460,13 +460,19 @@ impl Store {
             .await
     }
 
-    /// Puts claimed sends back to `scheduled` without counting an attempt (shutdown, a
-    /// paused dispatcher). Sends no longer `sending` are left alone.
+    /// Puts claimed sends back to `scheduled` without counting an attempt, with an
+    /// `interrupted` attempt row each (shutdown). Sends no longer `sending` are left alone.
     pub async fn requeue(&self, send_ids: Vec<i64>, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.inner
             .writer
             .call(move |conn| ops::requeue(conn, &send_ids, now))
             .await
+    }
+
+    /// The state of one send as last committed (`None` when it does not exist): read just
+    /// before its request starts, so a send canceled before then is never posted.
+    pub async fn send_state(&self, send_id: i64) -> Result<Option<String>, StoreError> {
+        self.read(move |conn| ops::send_state(conn, send_id)).await
     }
 
     /// The number of sends in each state, every state present (zero when none).

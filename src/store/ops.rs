@@ -280,16 +280,36 @@ pub(super) fn recover_interrupted(
     Ok(interrupted.len())
 }
 
-/// Puts claimed sends back to `scheduled` as they were due, counting nothing.
+/// Puts claimed sends back to `scheduled` as they were due, counting nothing, each with an
+/// `interrupted` attempt row saying the daemon stopped before its request finished.
 pub(super) fn requeue(
     conn: &Connection,
     send_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for &send_id in send_ids {
-        queries::unclaim(conn, send_id, None, now)?;
+        if queries::unclaim(conn, send_id, None, now)? == 0 {
+            continue;
+        }
+        let attempt = AttemptRecord {
+            started: now,
+            finished: now,
+            http_status: None,
+            outcome: AttemptOutcome::Interrupted,
+            error: Some(
+                "msgspool was stopping: this send's request was not made or did not finish \
+                 within shutdown_grace; it goes out after the restart"
+                    .to_owned(),
+            ),
+        };
+        queries::insert_attempt(conn, send_id, &attempt)?;
     }
     Ok(())
+}
+
+/// The state of one send, if it exists.
+pub(super) fn send_state(conn: &Connection, send_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(queries::send_job_and_state(conn, send_id)?.map(|(_, state)| state))
 }
 
 /// The number of sends in every state, zero for the states no send is in.
