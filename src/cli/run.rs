@@ -86,6 +86,7 @@ fn exit_code(e: &daemon::DaemonError) -> i32 {
         | E::Spool { .. }
         | E::Store(_)
         | E::Client(_)
-        | E::Signals(_) => 1,
+        | E::Signals(_)
+        | E::Fatal(_) => 1,
     }
 }

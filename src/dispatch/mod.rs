@@ -11,6 +11,7 @@
 //! finish is put back to `scheduled`.
 
 pub mod backoff;
+mod crash;
 pub mod outcome;
 pub mod rate;
 pub mod recurring;
@@ -22,11 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::{ErrorClass, Store};
 use rate::TokenBucket;
 use transport::Transport;
 
@@ -40,45 +41,108 @@ pub struct Dispatcher {
     pub transport: watch::Receiver<Arc<Transport>>,
     /// Poke to make the loop re-read the next due time now.
     pub waker: Arc<Notify>,
-    /// Called once per loop turn: proof of life for the systemd watchdog.
+    /// Called once per loop turn that makes progress: proof of life for the watchdog.
     pub heartbeat: Arc<dyn Fn() + Send + Sync>,
+    /// Raised when dispatch cannot go on; the daemon then exits non-zero.
+    pub fatal: Arc<Fatal>,
+}
+
+/// How long claims may keep failing for a reason waiting cannot fix before the daemon
+/// gives up and exits (so that systemd restarts it).
+const CLAIM_FAILING_LIMIT: Duration = Duration::from_secs(60);
+
+/// Raised when msgspool cannot go on (the writer thread died, claims keep failing): the
+/// daemon stops and exits non-zero, so systemd restarts it.
+#[derive(Default)]
+pub struct Fatal {
+    reason: Mutex<Option<String>>,
+    raised: Notify,
+}
+
+impl Fatal {
+    /// Says why msgspool must stop; the first reason wins.
+    pub fn raise(&self, reason: String) {
+        tracing::error!(%reason, "msgspool cannot go on and stops (exit 1)");
+        lock(&self.reason).get_or_insert(reason);
+        self.raised.notify_one();
+    }
+
+    /// Waits until raised; returns the reason.
+    pub async fn raised(&self) -> String {
+        loop {
+            if let Some(reason) = lock(&self.reason).clone() {
+                return reason;
+            }
+            self.raised.notified().await;
+        }
+    }
 }
 
 pub(crate) struct Shared {
     pub(crate) bucket: Mutex<TokenBucket>,
     /// Sends claimed and not yet recorded: put back on stop if their request never ended.
     pub(crate) claimed: Mutex<HashSet<i64>>,
+    /// Cron jobs parsed once per config, not per attempt.
+    pub(crate) recurrences: recurring::Recurrences,
 }
 
 impl Dispatcher {
     /// Runs until `stop` turns true, then drains within `shutdown_grace`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
-        let slots = Arc::new(Semaphore::new(max_in_flight));
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let shared = Arc::new(Shared {
             bucket: Mutex::new(TokenBucket::new(
                 self.config.borrow().bird.rate_limit,
                 Instant::now(),
             )),
             claimed: Mutex::new(HashSet::new()),
+            recurrences: recurring::Recurrences::default(),
         });
         let mut tasks = JoinSet::new();
+        let mut failing_since: Option<Instant> = None;
         while !*stop.borrow() {
-            (self.heartbeat)();
+            // A loop that cannot claim for a reason waiting cannot fix is not alive.
+            if failing_since.is_none() {
+                (self.heartbeat)();
+            }
             while tasks.try_join_next().is_some() {}
+            self.follow_reload(&shared);
             if let Some(wait) = self.paused_for(&shared) {
                 self.sleep(wait, &mut stop).await;
                 continue;
             }
-            let free = slots.available_permits();
+            // Read each turn, so a reload changes it at once.
+            let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
+            let free = max_in_flight.saturating_sub(tasks.len());
             if free == 0 {
                 self.sleep(MAX_SLEEP, &mut stop).await;
                 continue;
             }
             let claimed = match self.alive(self.store.claim_due(Utc::now(), free)).await {
-                Ok(c) => c,
+                Ok(c) => {
+                    failing_since = None;
+                    c
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot claim due sends; retrying");
+                    match e.class() {
+                        ErrorClass::Transient => {
+                            tracing::warn!(error = %e, "cannot claim due sends yet; retrying");
+                        }
+                        ErrorClass::Permanent => {
+                            tracing::error!(error = %e, "cannot claim due sends; retrying (the watchdog is not fed meanwhile)");
+                            let since = *failing_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() >= CLAIM_FAILING_LIMIT {
+                                self.fatal.raise(format!(
+                                    "claims kept failing for {}: {e}",
+                                    crate::duration::format_duration(CLAIM_FAILING_LIMIT)
+                                ));
+                                break;
+                            }
+                        }
+                        ErrorClass::Fatal => {
+                            self.fatal.raise(format!("cannot claim due sends: {e}"));
+                            break;
+                        }
+                    }
                     self.sleep(MAX_SLEEP, &mut stop).await;
                     continue;
                 }
@@ -92,9 +156,6 @@ impl Dispatcher {
             // claimed send, not only those already on their way.
             lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
             for send in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    break;
-                };
                 if !self.take_token(&shared, &mut stop).await {
                     break;
                 }
@@ -104,14 +165,25 @@ impl Dispatcher {
                     transport: self.transport.borrow().clone(),
                     shared: shared.clone(),
                     waker: self.waker.clone(),
+                    fatal: self.fatal.clone(),
                 };
-                tasks.spawn(async move {
-                    job.run(send).await;
-                    drop(permit);
-                });
+                tasks.spawn(job.run(send));
             }
         }
         self.drain(tasks, &shared).await;
+    }
+
+    /// Applies what a reload changed: the rate at once; a new transport (key, base URL)
+    /// lifts a pause that a refused key or a redirect imposed.
+    fn follow_reload(&mut self, shared: &Shared) {
+        if self.config.has_changed().unwrap_or(false) {
+            let rate = self.config.borrow_and_update().bird.rate_limit;
+            lock(&shared.bucket).set_rate(rate);
+        }
+        if self.transport.has_changed().unwrap_or(false) {
+            self.transport.borrow_and_update();
+            lock(&shared.bucket).lift_refusal();
+        }
     }
 
     /// How long the workspace must still wait (429 or refused key), if at all.
@@ -124,11 +196,13 @@ impl Dispatcher {
 
     /// Waits for a token; false when told to stop first (a long 429 pause must not hold
     /// up a SIGTERM).
-    async fn take_token(&self, shared: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
+    async fn take_token(&mut self, shared: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
         loop {
             if *stop.borrow() {
                 return false;
             }
+            // A reload during a long wait (a new rate, a new key) counts at once.
+            self.follow_reload(shared);
             // A long wait here (429, refused key, low rate) must not starve the watchdog.
             (self.heartbeat)();
             let wait = lock(&shared.bucket).take(Instant::now());

@@ -1,7 +1,9 @@
 //! One claimed send on its way to Bird: the last checks (overtaken, expired, channel,
 //! quiet hours, still `sending`), the request, and the outcome recorded.
 //!
-//! Trusts: the dispatch loop to have claimed the send and taken a token for it.
+//! Trusts: the dispatch loop to have claimed the send and taken a token for it. A cron
+//! job's next occurrence is decided here, before the outcome is recorded, and goes into
+//! the same transaction.
 //! Guarantees: a send whose state changed before its request started (an operator's
 //! cancel) is never posted; the outcome is recorded before the send leaves the in-flight
 //! set, so a stop puts back exactly the sends whose outcome is not on disk.
@@ -9,16 +11,19 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::outcome::{self, WorkspaceEffect};
+use super::recurring::{self, Loaded};
 use super::transport::Transport;
-use super::{Shared, backoff, lock, recurring};
+use super::{Fatal, Shared, backoff, lock};
 use crate::config::Config;
 use crate::job::payload;
 use crate::quiet::QuietWindow;
-use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate, Store};
+use crate::store::{
+    AttemptOutcome, AttemptRecord, ClaimedSend, ErrorClass, FollowUp, SendUpdate, Store,
+};
 
 /// One claimed send on its way to Bird.
 pub(super) struct SendTask {
@@ -27,48 +32,31 @@ pub(super) struct SendTask {
     pub(super) transport: Arc<Transport>,
     pub(super) shared: Arc<Shared>,
     pub(super) waker: Arc<Notify>,
+    pub(super) fatal: Arc<Fatal>,
 }
 
 impl SendTask {
     pub(super) async fn run(self, send: ClaimedSend) {
         let started = Utc::now();
-        let recurrence =
-            recurring::Recurrence::load(&self.store, &self.config, &send, started).await;
-        let (attempt, update) = match self.prepare(&send, started, recurrence.as_ref()) {
+        let loaded = match send.recurring {
+            true => Some(
+                self.shared
+                    .recurrences
+                    .get(&self.store, &self.config, &send, started)
+                    .await,
+            ),
+            false => None,
+        };
+        let recurrence = match &loaded {
+            Some(Loaded::Ready(rec)) => Some(rec.clone()),
+            Some(Loaded::Gone | Loaded::Broken(_)) | None => None,
+        };
+        let (attempt, update) = match self.prepare(&send, started, recurrence.as_deref()) {
             Err(done) => done,
             Ok((channel_id, body, quiet)) => {
-                // The last look before the request starts: a cancel committed while this
-                // send waited for a token (a 429 pause, say) means it is never posted.
-                match self.store.send_state(send.send_id).await {
-                    Ok(Some(state)) if state == "sending" => {}
-                    Ok(state) => {
-                        tracing::info!(job = %send.job_id, send = send.send_id, state = state.as_deref().unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
-                        lock(&self.shared.claimed).remove(&send.send_id);
-                        self.waker.notify_one();
-                        return;
-                    }
-                    Err(e) => {
-                        // Unknown: not posting is the safe side; it is put back for a retry.
-                        tracing::warn!(send = send.send_id, error = %e, "cannot re-check a send before its request; trying it again shortly");
-                        let error = format!("state not readable before the request: {e}");
-                        let next = started + chrono::Duration::seconds(1);
-                        let update = SendUpdate::Retry {
-                            next_attempt: next,
-                            count_attempt: false,
-                            error: error.clone(),
-                        };
-                        let attempt = AttemptRecord {
-                            started,
-                            finished: Utc::now(),
-                            http_status: None,
-                            outcome: AttemptOutcome::Retry,
-                            error: Some(error),
-                        };
-                        self.record(send.send_id, attempt, update).await;
-                        lock(&self.shared.claimed).remove(&send.send_id);
-                        self.waker.notify_one();
-                        return;
-                    }
+                if !self.still_sending(&send, started).await {
+                    self.done(&send);
+                    return;
                 }
                 let result = self.transport.send(&channel_id, &body).await;
                 let decision = outcome::decide(
@@ -86,13 +74,59 @@ impl SendTask {
         };
         log_update(&send, &update);
         let finished = !matches!(update, SendUpdate::Retry { .. });
-        self.record(send.send_id, attempt, update).await;
-        if let (true, Some(rec)) = (finished, &recurrence) {
-            rec.follow_up(&self.store, &self.config, &send, Utc::now())
-                .await;
-        }
+        // Decided before the outcome is recorded, and written in the same transaction.
+        let follow = match (finished, &loaded) {
+            (true, Some(Loaded::Ready(rec))) => {
+                Some(rec.follow_up(&self.config, send.occurrence, Utc::now()))
+            }
+            (true, Some(Loaded::Broken(reason))) => {
+                recurring::log_broken(&send.job_id, reason);
+                Some(FollowUp::Broken {
+                    reason: reason.clone(),
+                })
+            }
+            (true, Some(Loaded::Gone) | None) | (false, _) => None,
+        };
+        self.record(&send, attempt, update, follow).await;
+        super::crash::point("after_outcome");
+        self.done(&send);
+    }
+
+    /// The send leaves the in-flight set; the loop may claim again.
+    fn done(&self, send: &ClaimedSend) {
         lock(&self.shared.claimed).remove(&send.send_id);
         self.waker.notify_one();
+    }
+
+    /// The last look before the request starts: a cancel committed while this send waited
+    /// for a token (a 429 pause, say) means it is never posted. False: do not post.
+    async fn still_sending(&self, send: &ClaimedSend, started: DateTime<Utc>) -> bool {
+        match self.store.send_state(send.send_id).await {
+            Ok(Some(state)) if state == "sending" => true,
+            Ok(state) => {
+                tracing::info!(job = %send.job_id, send = send.send_id, state = state.as_deref().unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                false
+            }
+            Err(e) => {
+                // Unknown: not posting is the safe side; it goes back for a retry.
+                tracing::warn!(send = send.send_id, error = %e, "cannot re-check a send before its request; trying it again shortly");
+                let error = format!("state not readable before the request: {e}");
+                let update = SendUpdate::Retry {
+                    next_attempt: started + chrono::Duration::seconds(1),
+                    count_attempt: false,
+                    error: error.clone(),
+                };
+                let attempt = AttemptRecord {
+                    started,
+                    finished: Utc::now(),
+                    http_status: None,
+                    outcome: AttemptOutcome::Retry,
+                    error: Some(error),
+                };
+                self.record(send, attempt, update, None).await;
+                false
+            }
+        }
     }
 
     /// The channel id and body to POST, or the outcome when there is nothing to POST.
@@ -192,7 +226,7 @@ impl SendTask {
                     pause = %crate::duration::format_duration(outcome::KEY_REFUSED_PAUSE),
                     "Bird refused the access key (401/403): dispatch paused; sends stay scheduled. Fix the key and reload (SIGHUP)"
                 );
-                bucket.pause_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
+                bucket.refuse_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
             }
             WorkspaceEffect::Misdirected { location } => {
                 tracing::error!(
@@ -200,33 +234,98 @@ impl SendTask {
                     pause = %crate::duration::format_duration(outcome::KEY_REFUSED_PAUSE),
                     "Bird's address answered a redirect, which msgspool never follows: [bird] base_url is most likely wrong. Dispatch paused; sends stay scheduled. Fix the config and reload (SIGHUP)"
                 );
-                bucket.pause_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
+                bucket.refuse_for(Instant::now(), outcome::KEY_REFUSED_PAUSE);
             }
         }
     }
 
-    /// Records the outcome; keeps trying while the database refuses (locked, full), since
-    /// a send whose outcome is lost would be sent again after a restart.
-    async fn record(&self, send_id: i64, attempt: AttemptRecord, update: SendUpdate) {
+    /// Records the outcome (and a cron job's follow-up with it). A transient store error
+    /// is retried with backoff, the send staying in flight (an outcome lost would mean
+    /// posting it again after a restart); a permanent one ends the send `failed` with the
+    /// reason (and a follow-up that cannot be written makes the job `broken`); a fatal one
+    /// (the writer died) stops the daemon.
+    async fn record(
+        &self,
+        send: &ClaimedSend,
+        attempt: AttemptRecord,
+        update: SendUpdate,
+        follow: Option<FollowUp>,
+    ) {
         let mut delay = Duration::from_millis(50);
-        for _ in 0..600 {
-            match self
+        let mut follow = follow;
+        let mut update = update;
+        let mut attempt = attempt;
+        let mut gave_up = false;
+        loop {
+            let result = self
                 .store
-                .record_outcome(send_id, attempt.clone(), update.clone())
-                .await
-            {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(send = send_id, error = %e, "cannot record a send's outcome; retrying");
+                .record_outcome_then(
+                    send.send_id,
+                    attempt.clone(),
+                    update.clone(),
+                    follow.clone(),
+                )
+                .await;
+            let Err(error) = result else { return };
+            match error.class() {
+                ErrorClass::Transient => {
+                    tracing::warn!(send = send.send_id, %error, "cannot record a send's outcome yet; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
+                ErrorClass::Permanent
+                    if follow
+                        .as_ref()
+                        .is_some_and(|f| !matches!(f, FollowUp::Broken { .. })) =>
+                {
+                    let reason = format!("cannot schedule the next occurrence: {error}");
+                    recurring::log_broken(&send.job_id, &reason);
+                    follow = Some(FollowUp::Broken { reason });
+                }
+                ErrorClass::Permanent if !gave_up => {
+                    tracing::error!(send = send.send_id, %error, "a send's outcome cannot be recorded: the send is failed with the reason");
+                    let message = format!(
+                        "the outcome ({}) could not be recorded: {error}",
+                        describe(&update)
+                    );
+                    attempt.outcome = AttemptOutcome::Failed;
+                    attempt.error = Some(message.clone());
+                    update = SendUpdate::Failed {
+                        code: None,
+                        message,
+                        details: None,
+                        at: Utc::now(),
+                    };
+                    follow = None;
+                    gave_up = true;
+                }
+                ErrorClass::Permanent => {
+                    tracing::error!(send = send.send_id, %error, "cannot even fail a send; it is recovered as interrupted at the next start");
+                    return;
+                }
+                ErrorClass::Fatal => {
+                    self.fatal
+                        .raise(format!("the database cannot be written: {error}"));
+                    return;
+                }
             }
         }
-        tracing::error!(
-            send = send_id,
-            "gave up recording a send's outcome; it is recovered as interrupted at the next start"
-        );
+    }
+}
+
+/// A short word for what an outcome was, for a failure that replaces it.
+fn describe(update: &SendUpdate) -> String {
+    match update {
+        SendUpdate::Sent {
+            bird_message_id,
+            bird_status,
+            ..
+        } => {
+            format!("Bird accepted it: id {bird_message_id:?}, status {bird_status}")
+        }
+        SendUpdate::Retry { error, .. } => format!("to be retried after: {error}"),
+        SendUpdate::Failed { message, .. } => format!("failed: {message}"),
+        SendUpdate::Expired { reason, .. } => format!("expired: {reason}"),
     }
 }
 

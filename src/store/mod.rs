@@ -21,6 +21,7 @@
 //! Dropping a future returned by a write does not cancel the write: once submitted it
 //! commits (or fails) whether or not anyone waits for the answer.
 
+mod cron;
 mod mode;
 mod operator;
 mod ops;
@@ -39,6 +40,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
+pub use cron::{CronJob, FollowUp};
 pub use mode::RunMode;
 pub use operator::{
     AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
@@ -223,6 +225,10 @@ pub enum StoreError {
         "the disk holding the database failed ({0}); nothing of this write was kept: check the disk and the kernel log"
     )]
     Io(String),
+    #[error("the database is busy or locked by another connection ({0}); msgspool retries")]
+    Busy(String),
+    #[error("the database refused a value ({0}); this write cannot succeed as it is")]
+    Constraint(String),
     #[error("database error: {0}")]
     Sqlite(String),
     #[error("send {0} is not in the database (was it deleted by hand?)")]
@@ -249,10 +255,40 @@ pub enum StoreError {
     WriterGone,
 }
 
+/// What a caller can do about a [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Waiting can fix it (a lock, a full disk, an I/O hiccup): retry with backoff.
+    Transient,
+    /// The same write fails again (a constraint, a bad value, a row gone): give up on it.
+    Permanent,
+    /// The store cannot work at all any more (the writer thread died): exit, so that
+    /// systemd restarts msgspool.
+    Fatal,
+}
+
 impl StoreError {
     /// Whether this is a disk error that ends a whole batch (full disk or I/O failure).
     fn is_disk(&self) -> bool {
         matches!(self, StoreError::Full(_) | StoreError::Io(_))
+    }
+
+    /// Retry, give up, or exit: decided here, in one match without a catch-all arm.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Busy(_) | StoreError::Full(_) | StoreError::Io(_) => ErrorClass::Transient,
+            StoreError::Constraint(_)
+            | StoreError::BadValue { .. }
+            | StoreError::NoSuchSend(_)
+            | StoreError::NoSuchJob(_)
+            | StoreError::Sqlite(_)
+            | StoreError::ReadOnly
+            | StoreError::Open { .. }
+            | StoreError::Migrate { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::NotMigrated { .. } => ErrorClass::Permanent,
+            StoreError::WriterGone => ErrorClass::Fatal,
+        }
     }
 }
 
@@ -261,6 +297,10 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
             Some(ErrorCode::SystemIoFailure) => StoreError::Io(e.to_string()),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(e.to_string())
+            }
+            Some(ErrorCode::ConstraintViolation) => StoreError::Constraint(e.to_string()),
             _ => StoreError::Sqlite(e.to_string()),
         }
     }
@@ -445,9 +485,49 @@ impl Store {
         attempt: AttemptRecord,
         next: SendUpdate,
     ) -> Result<(), StoreError> {
+        self.record_outcome_then(send_id, attempt, next, None).await
+    }
+
+    /// [`Store::record_outcome`], and when the send ends, a cron job's `follow` (its next
+    /// occurrence, the end of its schedule, or `broken`) in the same transaction.
+    pub async fn record_outcome_then(
+        &self,
+        send_id: i64,
+        attempt: AttemptRecord,
+        next: SendUpdate,
+        follow: Option<FollowUp>,
+    ) -> Result<(), StoreError> {
         self.inner
             .writer
-            .call(move |conn| ops::record_outcome(conn, send_id, &attempt, &next))
+            .call(move |conn| ops::record_outcome(conn, send_id, &attempt, &next, follow.as_ref()))
+            .await
+    }
+
+    /// Every cron job that is not canceled (for review at start-up and after a reload).
+    pub async fn cron_jobs(&self) -> Result<Vec<CronJob>, StoreError> {
+        self.read(cron::cron_jobs).await
+    }
+
+    /// Marks a job `broken` (it no longer passes the rules), with the reason and an event.
+    pub async fn mark_broken(
+        &self,
+        job_id: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (job_id, reason) = (job_id.to_owned(), reason.to_owned());
+        self.inner
+            .writer
+            .call(move |conn| cron::mark_broken(conn, &job_id, &reason, now))
+            .await
+    }
+
+    /// Makes a broken job active again, its waiting sends due now; false if it was not broken.
+    pub async fn mend(&self, job_id: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let job_id = job_id.to_owned();
+        self.inner
+            .writer
+            .call(move |conn| cron::mend(conn, &job_id, now))
             .await
     }
 
@@ -467,6 +547,20 @@ impl Store {
             .writer
             .call(move |conn| ops::requeue(conn, &send_ids, now))
             .await
+    }
+
+    /// After a reload: sends held back by a refused key or a redirect (their last attempt
+    /// says so) are due `now` instead of at the end of the pause; returns how many.
+    pub async fn resume_refused(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.inner
+            .writer
+            .call(move |conn| queries::resume_refused(conn, now))
+            .await
+    }
+
+    /// Whether the writer thread is still running (false: msgspool must stop).
+    pub fn writer_alive(&self) -> bool {
+        self.inner.writer.alive()
     }
 
     /// The state of one send as last committed (`None` when it does not exist): read just

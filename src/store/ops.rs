@@ -109,19 +109,39 @@ pub(super) fn claim_due(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<ClaimedSend>, StoreError> {
-    let due = queries::due_sends(conn, now, limit)?;
-    for send in &due {
-        queries::mark_sending(conn, send.send_id, now)?;
+    let mut claimed = Vec::new();
+    for row in queries::due_sends(conn, now, limit)? {
+        match row {
+            Ok(send) => {
+                queries::mark_sending(conn, send.send_id, now)?;
+                claimed.push(send);
+            }
+            Err((send_id, error)) => {
+                // One bad row must not stop every claim: that send ends failed, loudly.
+                let reason = error.to_string();
+                tracing::error!(send = send_id, %reason, "a send's row cannot be read: it is failed (unreadable row), the others go on");
+                if queries::quarantine(conn, send_id, &reason, now)? > 0 {
+                    let detail = format!("send {send_id} failed: unreadable row: {reason}");
+                    let job = queries::job_of_send(conn, send_id)?;
+                    queries::insert_event(conn, now, "quarantined", job.as_deref(), &detail)?;
+                    if let Some(job) = job {
+                        on_send_finished(conn, &job, now)?;
+                    }
+                }
+            }
+        }
     }
-    Ok(due)
+    Ok(claimed)
 }
 
-/// Records an attempt and moves the send to where `next` says.
+/// Records an attempt and moves the send to where `next` says; when that ends the send,
+/// a cron job's `follow` (its next occurrence) is applied in the same transaction.
 pub(super) fn record_outcome(
     conn: &Connection,
     send_id: i64,
     attempt: &AttemptRecord,
     next: &SendUpdate,
+    follow: Option<&super::FollowUp>,
 ) -> Result<(), StoreError> {
     let Some((job_id, state)) = queries::send_job_and_state(conn, send_id)? else {
         return Err(StoreError::NoSuchSend(send_id));
@@ -199,6 +219,9 @@ pub(super) fn record_outcome(
         return Ok(());
     }
     if let Some(at) = finished_at {
+        if let Some(follow) = follow {
+            super::cron::apply(conn, &job_id, follow, at)?;
+        }
         on_send_finished(conn, &job_id, at)?;
     }
     Ok(())

@@ -273,12 +273,17 @@ pub(super) fn earliest_next_attempt(
         .transpose()
 }
 
-/// Scheduled sends whose next attempt is at or before `now`, oldest first, at most `limit`.
+/// A due send as read: claimable, or the id of a row that cannot be read and why.
+pub(super) type DueSend = Result<ClaimedSend, (i64, StoreError)>;
+
+/// Scheduled sends whose next attempt is at or before `now`, oldest first, at most `limit`;
+/// a row that cannot be read (a bad timestamp, attempts beyond u32, a wrong type written
+/// with sqlite3) comes back as its id and the error, so the others can still go.
 pub(super) fn due_sends(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<ClaimedSend>, StoreError> {
+) -> Result<Vec<DueSend>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.job_id, j.channel, s.payload, s.reference, s.due_at, s.expires_at,
                 s.attempts, s.occurrence_at, j.kind = 'cron'
@@ -289,39 +294,88 @@ pub(super) fn due_sends(
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![utc_text(now), limit], |row| {
-        Ok(DueRow {
-            send_id: row.get(0)?,
-            job_id: row.get(1)?,
-            channel: row.get(2)?,
-            payload: row.get(3)?,
-            reference: row.get(4)?,
-            due_at: row.get(5)?,
-            expires_at: row.get(6)?,
-            attempts: row.get(7)?,
-            occurrence_at: row.get(8)?,
-            recurring: row.get(9)?,
-        })
+        let send_id: i64 = row.get(0)?;
+        let read = || -> rusqlite::Result<DueRow> {
+            Ok(DueRow {
+                send_id,
+                job_id: row.get(1)?,
+                channel: row.get(2)?,
+                payload: row.get(3)?,
+                reference: row.get(4)?,
+                due_at: row.get(5)?,
+                expires_at: row.get(6)?,
+                attempts: row.get(7)?,
+                occurrence_at: row.get(8)?,
+                recurring: row.get(9)?,
+            })
+        };
+        Ok(read().map_err(|e| (send_id, StoreError::from(e))))
     })?;
     let mut sends = Vec::new();
     for row in rows {
-        let row = row?;
-        sends.push(ClaimedSend {
-            send_id: row.send_id,
-            job_id: row.job_id,
-            channel: row.channel,
-            payload: row.payload,
-            reference: row.reference,
-            due: instant("sends.due_at", &row.due_at)?,
-            occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
-            recurring: row.recurring,
-            expires: instant("sends.expires_at", &row.expires_at)?,
-            attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
-                column: "sends.attempts",
-                value: row.attempts.to_string(),
-            })?,
-        });
+        sends.push(row?.and_then(|row| {
+            let id = row.send_id;
+            parse_due(row).map_err(|e| (id, e))
+        }));
     }
     Ok(sends)
+}
+
+fn parse_due(row: DueRow) -> Result<ClaimedSend, StoreError> {
+    Ok(ClaimedSend {
+        send_id: row.send_id,
+        job_id: row.job_id,
+        channel: row.channel,
+        payload: row.payload,
+        reference: row.reference,
+        due: instant("sends.due_at", &row.due_at)?,
+        occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
+        recurring: row.recurring,
+        expires: instant("sends.expires_at", &row.expires_at)?,
+        attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
+            column: "sends.attempts",
+            value: row.attempts.to_string(),
+        })?,
+    })
+}
+
+/// Ends a send whose row cannot be read: `failed`, "unreadable row: ...", touching only
+/// columns msgspool writes itself.
+pub(super) fn quarantine(
+    conn: &Connection,
+    send_id: i64,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET state = 'failed', error_message = ?2, last_error = ?2,
+                          next_attempt_at = NULL, finished_at = ?3, updated_at = ?3
+         WHERE id = ?1 AND state = 'scheduled'",
+    )?;
+    Ok(stmt.execute(params![
+        send_id,
+        format!("unreadable row: {reason}"),
+        utc_text(now)
+    ])?)
+}
+
+/// Sends waiting out a refused key or a redirect, due `now`.
+pub(super) fn resume_refused(conn: &Connection, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET next_attempt_at = ?1, updated_at = ?1
+         WHERE state = 'scheduled' AND next_attempt_at > ?1
+           AND (SELECT a.outcome FROM attempts a WHERE a.send_id = sends.id
+                ORDER BY a.id DESC LIMIT 1) IN ('unauthorized', 'redirected')",
+    )?;
+    Ok(stmt.execute(params![utc_text(now)])?)
+}
+
+/// The job of a send, read without anything else of the row.
+pub(super) fn job_of_send(conn: &Connection, send_id: i64) -> Result<Option<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT job_id FROM sends WHERE id = ?1")?;
+    Ok(stmt
+        .query_row([send_id], |row| row.get::<_, String>(0))
+        .optional()?)
 }
 
 /// One row of [`due_sends`] as stored, before its times are parsed.

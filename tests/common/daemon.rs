@@ -21,6 +21,9 @@ pub struct Daemon {
     pub extra_config: String,
     /// Extra environment variables for every (re)start, set after the helper's own.
     pub env: Vec<(String, String)>,
+    /// Environment variables removed at every (re)start (e.g. `MSGSPOOL_ACCESS_KEY`, to
+    /// make the daemon read `access_key_file`).
+    pub unset: Vec<String>,
 }
 
 impl Daemon {
@@ -76,6 +79,7 @@ impl Daemon {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            unset: Vec::new(),
         };
         d.spawn();
         d
@@ -128,6 +132,7 @@ impl Daemon {
             .env_remove("WATCHDOG_USEC")
             .env_remove("WATCHDOG_PID")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_clear_some(&self.unset)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -231,6 +236,20 @@ impl Drop for Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// `Command::env_remove` for several names.
+trait EnvClearSome {
+    fn env_clear_some(&mut self, names: &[String]) -> &mut Self;
+}
+
+impl EnvClearSome for Command {
+    fn env_clear_some(&mut self, names: &[String]) -> &mut Self {
+        for name in names {
+            self.env_remove(name);
+        }
+        self
     }
 }
 

@@ -162,7 +162,7 @@ async fn accept_jobs_answers_each_job_and_one_bad_job_does_not_sink_the_others()
     assert_eq!(results.len(), 3);
     assert_eq!(results[0], Ok(AcceptOutcome::Inserted));
     assert!(
-        matches!(&results[1], Err(StoreError::Sqlite(m)) if m.contains("CHECK")),
+        matches!(&results[1], Err(StoreError::Constraint(m)) if m.contains("CHECK")),
         "{:?}",
         results[1]
     );

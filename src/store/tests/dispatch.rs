@@ -398,3 +398,30 @@ async fn a_clock_jumping_back_re_sends_nothing_already_sent() {
         );
     }
 }
+
+#[tokio::test]
+async fn store_errors_are_classified_as_transient_permanent_or_fatal() {
+    use crate::store::ErrorClass;
+    let db = open_db();
+    db.store
+        .accept_job(job("a", "v1", &[now()]), now())
+        .await
+        .unwrap();
+    let holder = db.raw();
+    let constraint = holder
+        .execute("UPDATE sends SET state = 'pending'", [])
+        .unwrap_err();
+    assert_eq!(StoreError::from(constraint).class(), ErrorClass::Permanent);
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = db.raw();
+    other.busy_timeout(std::time::Duration::ZERO).unwrap();
+    let busy = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+    assert_eq!(StoreError::from(busy).class(), ErrorClass::Transient);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(StoreError::WriterGone.class(), ErrorClass::Fatal);
+    let bad = StoreError::BadValue {
+        column: "sends.due_at",
+        value: "x".into(),
+    };
+    assert_eq!(bad.class(), ErrorClass::Permanent);
+}
