@@ -38,6 +38,16 @@ impl Daemon {
         Self::start_full(fake, extra, max_in_flight, &[])
     }
 
+    /// [`Daemon::start_tuned`] with extra environment variables.
+    pub fn start_tuned_env(
+        fake: &FakeBird,
+        extra: &str,
+        max_in_flight: usize,
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        Self::start_all(fake, extra, max_in_flight, 0, env)
+    }
+
     /// As [`Daemon::start`], with `[bird] rate_limit` POSTs per second (0: unlimited).
     pub fn start_rated(fake: &FakeBird, extra: &str, rate_limit: u32) -> Daemon {
         Self::start_all(fake, extra, 32, rate_limit, &[])
