@@ -166,7 +166,10 @@ mod tests {
                             !w.contains(end),
                             "{zone} {from}–{to} at {t}: end {end} is inside the window"
                         );
-                        assert!(end - t <= Duration::hours(26), "{zone} {from}–{to} at {t}: end {end}");
+                        assert!(
+                            end - t <= Duration::hours(26),
+                            "{zone} {from}–{to} at {t}: end {end}"
+                        );
                     } else {
                         assert_eq!(end, t);
                     }

@@ -47,13 +47,19 @@ pub(super) fn accept_job(
     if let Some(reason) = replace_conflict(conn, job, &stored_state)? {
         return Ok(AcceptOutcome::Conflict { reason });
     }
-    let canceled = queries::delete_scheduled_sends(conn, &job.id)?;
+    // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
+    // for an occurrence the new content has again takes that content in place.
+    let removed = queries::delete_untried_scheduled_sends(conn, &job.id)?;
+    let kept = queries::mark_tried_scheduled_replaced(conn, &job.id, now)?;
+    let canceled = removed + kept;
     queries::upsert_job(conn, job, state, now)?;
     for send in &job.sends {
-        queries::insert_send(conn, &job.id, send, now)?;
+        if queries::revive_replaced(conn, &job.id, send, now)? == 0 {
+            queries::insert_send(conn, &job.id, send, now)?;
+        }
     }
     let detail = format!(
-        "new content (sha256 {} replaces {}) from {}: {canceled} pending send(s) removed, {} scheduled",
+        "new content (sha256 {} replaces {}) from {}: {canceled} pending send(s) replaced ({kept} kept as replaced with their attempts), {} scheduled",
         short_hash(&job.sha256),
         short_hash(&stored_sha256),
         job.source_name,
@@ -88,6 +94,7 @@ fn replace_conflict(
     for send in &job.sends {
         if let Some(state) = queries::occurrence_state(conn, id, send.occurrence)?
             && state != SendState::Scheduled.as_str()
+            && state != SendState::Replaced.as_str()
         {
             return Ok(Some(format!(
                 "job {id} already has a {state} send for {}; give the new job a new id",

@@ -22,17 +22,20 @@ pub enum SendState {
     Failed,
     Expired,
     Canceled,
+    /// New content for its job replaced it before it was sent; its attempts are kept.
+    Replaced,
 }
 
 impl SendState {
     /// Every state, in the order a send moves through them.
-    pub const ALL: [SendState; 6] = [
+    pub const ALL: [SendState; 7] = [
         SendState::Scheduled,
         SendState::Sending,
         SendState::Sent,
         SendState::Failed,
         SendState::Expired,
         SendState::Canceled,
+        SendState::Replaced,
     ];
 
     /// The lower-case word stored in the database.
@@ -44,6 +47,7 @@ impl SendState {
             SendState::Failed => "failed",
             SendState::Expired => "expired",
             SendState::Canceled => "canceled",
+            SendState::Replaced => "replaced",
         }
     }
 
@@ -182,11 +186,57 @@ pub(super) fn occurrence_state(
         .optional()?)
 }
 
-/// Deletes a job's scheduled sends (their attempts go with them); returns how many.
-pub(super) fn delete_scheduled_sends(conn: &Connection, job_id: &str) -> Result<usize, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("DELETE FROM sends WHERE job_id = ?1 AND state = 'scheduled'")?;
+/// Deletes a job's scheduled sends that were never tried (nothing of them to keep);
+/// returns how many.
+pub(super) fn delete_untried_scheduled_sends(
+    conn: &Connection,
+    job_id: &str,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM sends WHERE job_id = ?1 AND state = 'scheduled'
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)",
+    )?;
     Ok(stmt.execute([job_id])?)
+}
+
+/// Ends a job's scheduled sends that were tried as `replaced`, keeping them and their
+/// attempts; returns how many.
+pub(super) fn mark_tried_scheduled_replaced(
+    conn: &Connection,
+    job_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = ?2,
+                          updated_at = ?2
+         WHERE job_id = ?1 AND state = 'scheduled'",
+    )?;
+    Ok(stmt.execute(params![job_id, utc_text(now)])?)
+}
+
+/// Gives a replaced send of the same occurrence the new content (the (job, occurrence)
+/// pair is unique): it is scheduled again, its earlier attempts stay attached.
+pub(super) fn revive_replaced(
+    conn: &Connection,
+    job_id: &str,
+    send: &NewSend,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET state = 'scheduled', due_at = ?3, expires_at = ?4,
+                          next_attempt_at = ?3, payload = ?5, reference = ?6, attempts = 0,
+                          last_error = NULL, finished_at = NULL, updated_at = ?7
+         WHERE job_id = ?1 AND occurrence_at = ?2 AND state = 'replaced'",
+    )?;
+    Ok(stmt.execute(params![
+        job_id,
+        utc_text(send.occurrence),
+        utc_text(send.due),
+        utc_text(send.expires),
+        send.payload,
+        send.reference,
+        utc_text(now)
+    ])?)
 }
 
 /// Whether a job still has sends scheduled or being sent.

@@ -190,7 +190,7 @@ pub(super) fn cancel_send(
         SendState::Scheduled => (vec![send_id], vec![]),
         SendState::Sending => (vec![], vec![send_id]),
         SendState::Canceled => return Ok(CancelOutcome::AlreadyCanceled { job_id }),
-        SendState::Sent | SendState::Failed | SendState::Expired => {
+        SendState::Sent | SendState::Failed | SendState::Expired | SendState::Replaced => {
             return Ok(CancelOutcome::AlreadyEnded {
                 job_id,
                 state: state.as_str(),

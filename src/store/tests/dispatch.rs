@@ -347,6 +347,7 @@ async fn send_states_counts_every_state_including_empty_ones() {
         ("canceled", 0),
         ("expired", 0),
         ("failed", 0),
+        ("replaced", 0),
         ("scheduled", 1),
         ("sending", 1),
         ("sent", 0),
