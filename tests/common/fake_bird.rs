@@ -272,6 +272,11 @@ impl FakeBird {
         self.shared.control().faults.push_back(fault);
     }
 
+    /// Drops every fault not consumed yet.
+    pub fn clear_faults(&self) {
+        self.shared.control().faults.clear();
+    }
+
     /// Faults pushed but not consumed yet.
     pub fn pending_faults(&self) -> usize {
         self.shared.control().faults.len()
