@@ -14,6 +14,7 @@ pub mod backoff;
 mod crash;
 pub mod outcome;
 pub mod rate;
+mod record;
 pub mod recurring;
 mod task;
 pub mod transport;

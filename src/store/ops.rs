@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::queries::{self, SendState};
+use super::repair;
 use super::{
     AcceptOutcome, AttemptOutcome, AttemptRecord, ClaimedSend, NewJob, NewSend, SendUpdate,
     StoreError,
@@ -49,12 +50,12 @@ pub(super) fn accept_job(
     }
     // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
     // for an occurrence the new content has again takes that content in place.
-    let removed = queries::delete_untried_scheduled_sends(conn, &job.id)?;
-    let kept = queries::mark_tried_scheduled_replaced(conn, &job.id, now)?;
+    let removed = repair::delete_untried_scheduled_sends(conn, &job.id)?;
+    let kept = repair::mark_tried_scheduled_replaced(conn, &job.id, now)?;
     let canceled = removed + kept;
     queries::upsert_job(conn, job, state, now)?;
     for send in &job.sends {
-        if queries::revive_replaced(conn, &job.id, send, now)? == 0 {
+        if repair::revive_replaced(conn, &job.id, send, now)? == 0 {
             queries::insert_send(conn, &job.id, send, now)?;
         }
     }
@@ -127,9 +128,9 @@ pub(super) fn claim_due(
                 // One bad row must not stop every claim: that send ends failed, loudly.
                 let reason = error.to_string();
                 tracing::error!(send = send_id, %reason, "a send's row cannot be read: it is failed (unreadable row), the others go on");
-                if queries::quarantine(conn, send_id, &reason, now)? > 0 {
+                if repair::quarantine(conn, send_id, &reason, now)? > 0 {
                     let detail = format!("send {send_id} failed: unreadable row: {reason}");
-                    let job = queries::job_of_send(conn, send_id)?;
+                    let job = repair::job_of_send(conn, send_id)?;
                     queries::insert_event(conn, now, "quarantined", job.as_deref(), &detail)?;
                     if let Some(job) = job {
                         on_send_finished(conn, &job, now)?;
@@ -209,7 +210,7 @@ pub(super) fn record_outcome(
             ..
         } = next
         {
-            queries::note_late_acceptance(conn, send_id, bird_message_id, bird_status)?;
+            repair::note_late_acceptance(conn, send_id, bird_message_id, bird_status)?;
             tracing::warn!(
                 send_id,
                 state,

@@ -20,6 +20,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::StoreError;
+
+mod v2;
 use crate::timefmt::utc_text;
 
 /// One step of the schema's history.
@@ -43,7 +45,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 2,
         description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced; attempts may be redirected",
-        sql: V2_FAULTS,
+        sql: v2::V2_FAULTS,
         widen: &[
             (
                 "jobs",
@@ -185,16 +187,6 @@ WHERE a.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')
 ORDER BY a.started_at DESC, a.id DESC;
 ";
 
-/// Version 2: the run mode a database was first used in (a dry run and a real run never
-/// share one), and why a recurring job is `broken`.
-const V2_FAULTS: &str = "
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY NOT NULL,
-    value TEXT NOT NULL
-);
-ALTER TABLE jobs ADD COLUMN broken_reason TEXT;
-";
-
 /// Creates the database file readable by its owner only (it holds phone numbers and
 /// texts); under systemd (`INVOCATION_ID` set) group-readable too, for operators in group
 /// msgspool, with the unit's UMask on top. SQLite gives `-wal` and `-shm` the same mode.
@@ -308,42 +300,6 @@ pub(super) fn check_version(conn: &Connection, path: &Path) -> Result<(), StoreE
     }
 }
 
-/// Rewrites CHECK constraints in the stored schema, then bumps the schema cookie so every
-/// connection reloads it. Refuses (and so rolls the migration back) when the old text is
-/// not found: the schema was edited by hand.
-fn widen_checks(tx: &rusqlite::Transaction<'_>, step: &Migration) -> rusqlite::Result<()> {
-    if step.widen.is_empty() {
-        return Ok(());
-    }
-    tx.execute_batch("PRAGMA writable_schema = ON")?;
-    for (table, old, new) in step.widen {
-        let changed = tx.execute(
-            "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
-             WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
-            params![table, old, new],
-        )?;
-        if changed != 1 {
-            tx.execute_batch("PRAGMA writable_schema = OFF")?;
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "table {table} does not have the constraint {old} this migration widens"
-            )));
-        }
-    }
-    let cookie: i64 = tx.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
-    tx.execute_batch(&format!(
-        "PRAGMA schema_version = {}",
-        cookie.saturating_add(1)
-    ))?;
-    tx.execute_batch("PRAGMA writable_schema = OFF")?;
-    let check: String = tx.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
-    if check != "ok" {
-        return Err(rusqlite::Error::InvalidParameterName(format!(
-            "integrity check after widening constraints: {check}"
-        )));
-    }
-    Ok(())
-}
-
 /// Brings the database to [`KNOWN_VERSION`]; returns the version it had before.
 pub(super) fn migrate(
     conn: &mut Connection,
@@ -380,7 +336,7 @@ pub(super) fn migrate(
     for step in MIGRATIONS.iter().filter(|m| m.version > found) {
         tx.execute_batch(step.sql)
             .map_err(migrate_error(step.version))?;
-        widen_checks(&tx, step).map_err(migrate_error(step.version))?;
+        v2::widen_checks(&tx, step.widen).map_err(migrate_error(step.version))?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at, applied_by, description)
              VALUES (?1, ?2, ?3, ?4)",
