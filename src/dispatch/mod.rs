@@ -28,7 +28,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::store::{ErrorClass, Store};
+use crate::store::{ClaimedSend, ErrorClass, Store};
 use rate::TokenBucket;
 use transport::Transport;
 
@@ -156,22 +156,69 @@ impl Dispatcher {
             // All of them, before any wait: a stop during a token wait puts back every
             // claimed send, not only those already on their way.
             lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
+            // Sends whose token is taken go out in groups: one read re-checks a whole
+            // group just before its requests start, and a group is launched before any
+            // wait for the next token, so no send waits between its check and its POST.
+            let mut ready = Vec::new();
+            let mut stopped = false;
             for send in claimed {
-                if !self.take_token(&shared, &mut stop).await {
-                    break;
+                let immediate = lock(&shared.bucket).take(Instant::now()).is_none();
+                if !immediate {
+                    self.launch(&mut ready, &shared, &mut tasks).await;
+                    if !self.take_token(&shared, &mut stop).await {
+                        stopped = true;
+                        break;
+                    }
                 }
-                let job = task::SendTask {
-                    store: self.store.clone(),
-                    config: self.config.borrow().clone(),
-                    transport: self.transport.borrow().clone(),
-                    shared: shared.clone(),
-                    waker: self.waker.clone(),
-                    fatal: self.fatal.clone(),
-                };
-                tasks.spawn(job.run(send));
+                ready.push(send);
+            }
+            if !stopped {
+                self.launch(&mut ready, &shared, &mut tasks).await;
             }
         }
         self.drain(tasks, &shared).await;
+    }
+
+    /// Re-reads the state of every send in `ready` (one read) and starts a request for
+    /// each still `sending`: a cancel committed while it waited means it is never posted.
+    /// When the read fails, each send checks itself before its request.
+    async fn launch(
+        &self,
+        ready: &mut Vec<ClaimedSend>,
+        shared: &Arc<Shared>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        if ready.is_empty() {
+            return;
+        }
+        let ids = ready.iter().map(|s| s.send_id).collect();
+        let states = self.alive(self.store.send_states_of(ids)).await;
+        for send in ready.drain(..) {
+            let checked = match &states {
+                Ok(states) => match states.get(&send.send_id).map(String::as_str) {
+                    Some("sending") => true,
+                    other => {
+                        tracing::info!(job = %send.job_id, send = send.send_id, state = other.unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                        lock(&shared.claimed).remove(&send.send_id);
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot re-check claimed sends together; each checks itself");
+                    false
+                }
+            };
+            let job = task::SendTask {
+                store: self.store.clone(),
+                config: self.config.borrow().clone(),
+                transport: self.transport.borrow().clone(),
+                shared: shared.clone(),
+                waker: self.waker.clone(),
+                fatal: self.fatal.clone(),
+                checked,
+            };
+            tasks.spawn(job.run(send));
+        }
     }
 
     /// Applies what a reload changed: the rate at once; a new transport (key, base URL)

@@ -31,6 +31,8 @@ pub(super) struct SendTask {
     pub(super) shared: Arc<Shared>,
     pub(super) waker: Arc<Notify>,
     pub(super) fatal: Arc<Fatal>,
+    /// True when the loop re-read the send's state just before launching this task.
+    pub(super) checked: bool,
 }
 
 impl SendTask {
@@ -52,7 +54,7 @@ impl SendTask {
         let (attempt, update) = match self.prepare(&send, started, recurrence.as_deref()) {
             Err(done) => done,
             Ok((channel_id, body, quiet)) => {
-                if !self.still_sending(&send, started).await {
+                if !self.checked && !self.still_sending(&send, started).await {
                     self.done(&send);
                     return;
                 }

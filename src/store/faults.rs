@@ -8,6 +8,16 @@ use chrono::{DateTime, Utc};
 use super::{CronJob, RunMode, Store, StoreError, cron, mode, ops, repair};
 
 impl Store {
+    /// The states of several sends as last committed, by id (ids that do not exist are
+    /// missing): one read for a group of sends about to be posted.
+    pub async fn send_states_of(
+        &self,
+        send_ids: Vec<i64>,
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        self.read(move |conn| repair::states_of(conn, &send_ids))
+            .await
+    }
+
     /// Records the database's run mode if it has none; returns its other mode when a
     /// daemon of `mode` must not use it (a dry run on real sends, or the reverse).
     pub async fn claim_mode(

@@ -11,6 +11,26 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{NewSend, StoreError};
 use crate::timefmt::utc_text;
 
+/// The states of the sends with these ids.
+pub(super) fn states_of(
+    conn: &Connection,
+    send_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    let ids = serde_json::to_string(send_ids).map_err(|e| StoreError::Sqlite(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, state FROM sends WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt.query_map([ids], |row| {
+        Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut states = std::collections::HashMap::new();
+    for row in rows {
+        let (id, state) = row?;
+        states.insert(id, state);
+    }
+    Ok(states)
+}
+
 /// Ends a send whose row cannot be read: `failed`, "unreadable row: ...", touching only
 /// columns msgspool writes itself.
 pub(super) fn quarantine(
