@@ -3,43 +3,19 @@
 //! Owns one `reqwest` client (rustls, connection pooling, a request timeout) and the access
 //! key. It sends exactly what it is given and turns every possible answer, including
 //! transport failures, into a [`SendResult`] without judging it: whether to retry is
-//! decided in `dispatch::outcome`. The key goes only into the `Authorization` header; no
+//! decided in `dispatch::outcome`. Redirects are never followed (a 301/302 would turn the
+//! POST into a GET whose 200 looks like success; a 307/308 to plain http would re-send the
+//! body unencrypted), and no body is read past [`MAX_BODY`]. The key goes only into the `Authorization` header; no
 //! error or log line built here contains it.
 
-use std::time::Duration;
+mod answer;
 
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use answer::{BirdError, MAX_BODY, RetryAfter, SendResult, classify};
+
 use crate::config::{AccessKey, BirdConfig};
-
-/// Bird's error body (`RequestError` / `ValidationError`).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct BirdError {
-    #[serde(default)]
-    pub code: String,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub details: Option<Value>,
-}
-
-/// Everything a POST of a message can end in.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendResult {
-    /// 2xx: Bird took the message.
-    Accepted { message_id: String, status: String },
-    /// 429: not processed; try again later.
-    Throttled { retry_after: Option<Duration> },
-    /// 401/403: the key is wrong or lacks rights.
-    Unauthorized { http_status: u16, error: BirdError },
-    /// 400/404/409/422 and other 4xx: Bird will not take this message as it is.
-    Rejected { http_status: u16, error: BirdError },
-    /// 5xx, 408 and unexpected statuses: Bird could not answer now.
-    ServerError { http_status: u16, detail: String },
-    /// No HTTP answer: connection refused or dropped, timeout.
-    Transport { detail: String },
-}
 
 /// Bird's answer to "get channel details for a contact".
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -68,6 +44,7 @@ impl BirdClient {
     pub fn new(cfg: &BirdConfig, workspace_id: &str, key: AccessKey) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .timeout(cfg.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.max_in_flight.max(1))
             .user_agent(concat!("msgspool/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -106,13 +83,16 @@ impl BirdClient {
             }
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let text = match response.text().await {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header("retry-after").and_then(|v| RetryAfter::parse(&v));
+        let location = header("location");
+        let text = match answer::read_bounded(response).await {
             Ok(t) => t,
             Err(e) => {
                 return SendResult::Transport {
@@ -120,7 +100,7 @@ impl BirdClient {
                 };
             }
         };
-        classify(status, retry_after, &text)
+        classify(status, retry_after, location, &text)
     }
 
     /// `GET /workspaces/{w}/channels/{c}/contacts/{id}?contactIdentifierValue=...`.
@@ -142,59 +122,24 @@ impl BirdClient {
             detail: describe(&e),
         })?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| SendResult::Transport {
-            detail: describe(&e),
-        })?;
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = answer::read_bounded(response)
+            .await
+            .map_err(|e| SendResult::Transport {
+                detail: describe(&e),
+            })?;
         if status == 200 {
             return serde_json::from_str(&text).map_err(|e| SendResult::ServerError {
                 http_status: status,
                 detail: format!("unreadable answer: {e}"),
             });
         }
-        Err(classify(status, None, &text))
+        Err(classify(status, None, location, &text))
     }
-}
-
-/// Sorts an HTTP answer into a [`SendResult`].
-pub fn classify(status: u16, retry_after: Option<Duration>, text: &str) -> SendResult {
-    let error = || {
-        serde_json::from_str::<BirdError>(text).unwrap_or_else(|_| BirdError {
-            code: String::new(),
-            message: snippet(text),
-            details: None,
-        })
-    };
-    match status {
-        200..=299 => {
-            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-            SendResult::Accepted {
-                message_id: v["id"].as_str().unwrap_or_default().to_owned(),
-                status: v["status"].as_str().unwrap_or("accepted").to_owned(),
-            }
-        }
-        429 => SendResult::Throttled { retry_after },
-        401 | 403 => SendResult::Unauthorized {
-            http_status: status,
-            error: error(),
-        },
-        408 => SendResult::ServerError {
-            http_status: status,
-            detail: snippet(text),
-        },
-        400..=499 => SendResult::Rejected {
-            http_status: status,
-            error: error(),
-        },
-        _ => SendResult::ServerError {
-            http_status: status,
-            detail: snippet(text),
-        },
-    }
-}
-
-/// The start of a body, for error messages.
-fn snippet(text: &str) -> String {
-    text.chars().take(300).collect()
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -213,49 +158,4 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     detail
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_are_sorted_by_status() {
-        let ok = classify(202, None, r#"{"id":"m1","status":"accepted"}"#);
-        assert_eq!(
-            ok,
-            SendResult::Accepted {
-                message_id: "m1".into(),
-                status: "accepted".into()
-            }
-        );
-        assert_eq!(
-            classify(429, Some(Duration::from_secs(1)), ""),
-            SendResult::Throttled {
-                retry_after: Some(Duration::from_secs(1))
-            }
-        );
-        let rejected = classify(
-            422,
-            None,
-            r#"{"code":"InvalidPayload","message":"bad","details":{"body":["x"]}}"#,
-        );
-        let SendResult::Rejected { http_status, error } = rejected else {
-            panic!("422 is a rejection");
-        };
-        assert_eq!((http_status, error.code.as_str()), (422, "InvalidPayload"));
-        assert!(error.details.is_some());
-        assert!(matches!(
-            classify(401, None, "{}"),
-            SendResult::Unauthorized { .. }
-        ));
-        assert!(matches!(
-            classify(503, None, "down"),
-            SendResult::ServerError { .. }
-        ));
-        assert!(matches!(
-            classify(408, None, ""),
-            SendResult::ServerError { .. }
-        ));
-    }
 }

@@ -8,26 +8,30 @@
 //! SIGTERM/SIGINT stop claiming, let requests in flight finish within `shutdown_grace`, put
 //! back what did not finish, and return so the process exits 0.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
 
-use crate::bird::BirdClient;
+mod lock;
+mod notify;
+mod reload;
+
+pub use lock::{DaemonLocks, LockError, lock_path};
+
 use crate::config::{self, Config, ConfigError};
-use crate::dispatch::Dispatcher;
-use crate::dispatch::transport::Transport;
+use crate::dispatch::{Dispatcher, Fatal, recurring};
 use crate::spool::Intake;
-use crate::store::{SendState, Store, StoreError};
+use crate::store::{RunMode, Store, StoreError};
 
 /// What `msgspool run` was asked for on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// `--config`; when absent, `/etc/msgspool/config.toml` if it exists, else built-in defaults.
+    /// `--config`; when absent, `/etc/msgspool/config.toml` if it exists, else built-in
+    /// defaults. A dry run without `--config` always takes the built-in defaults.
     pub config: Option<PathBuf>,
     pub spool: Option<PathBuf>,
     pub database: Option<PathBuf>,
@@ -55,14 +59,31 @@ pub enum DaemonError {
     Client(#[from] crate::bird::ClientError),
     #[error("cannot listen for signals: {0}")]
     Signals(std::io::Error),
+    #[error("{0}")]
+    Lock(#[from] LockError),
+    #[error("stopped because msgspool cannot go on: {0}")]
+    Fatal(String),
+    #[error(
+        "{} holds sends of a real (not dry) run; a dry run never touches it. Give the dry run its own --database (and --spool)", database.display()
+    )]
+    DryRunOnLiveDatabase { database: PathBuf },
+    #[error(
+        "{} was filled by a dry run; its sends were never meant for Bird. Give the real run its own --database, or remove this one", database.display()
+    )]
+    LiveRunOnDryDatabase { database: PathBuf },
 }
 
 /// Loads the config the options name and applies the command-line overrides.
 pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
-    let default = Path::new(config::DEFAULT_PATH);
+    load_config_with_default(opts, Path::new(config::DEFAULT_PATH))
+}
+
+/// [`load_config`] with the system-wide config at `default`.
+fn load_config_with_default(opts: &RunOptions, default: &Path) -> Result<Config, ConfigError> {
     let from_file = match &opts.config {
         Some(p) => Some(Config::load(p)?),
-        None if default.exists() => Some(Config::load(default)?),
+        // A dry run must never pick up the production config, spool and database.
+        None if default.exists() && !opts.dry_run => Some(Config::load(default)?),
         None => None,
     };
     let no_file = from_file.is_none();
@@ -88,30 +109,36 @@ pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
     Ok(cfg)
 }
 
-/// The transport the config and key call for.
-fn transport_for(cfg: &Config, dry_run: bool) -> Result<Transport, DaemonError> {
-    if dry_run {
-        return Ok(Transport::DryRun);
-    }
-    let env = |name: &str| std::env::var(name).ok();
-    let key = config::load_access_key(cfg, &env)?.ok_or(DaemonError::NoAccessKey)?;
-    let workspace = cfg
-        .bird
-        .workspace_id
-        .as_deref()
-        .ok_or(DaemonError::NoWorkspace)?;
-    Ok(Transport::Bird(BirdClient::new(&cfg.bird, workspace, key)?))
-}
-
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let cfg = load_config(&opts)?;
-    let transport = transport_for(&cfg, opts.dry_run)?;
+    let transport = reload::transport_for(&cfg, opts.dry_run)?;
     std::fs::create_dir_all(&cfg.spool).map_err(|error| DaemonError::Spool {
         path: cfg.spool.clone(),
         error,
     })?;
+    // Before anything reads or writes the database: a second daemon must not recover the
+    // first one's sends in flight as interrupted and post them again.
+    let _locks = DaemonLocks::take(&cfg.database, &cfg.spool)?;
     let store = Store::open(&cfg.database)?;
+    let mode = if opts.dry_run {
+        RunMode::DryRun
+    } else {
+        RunMode::Live
+    };
+    match store.claim_mode(mode, chrono::Utc::now()).await? {
+        None => {}
+        Some(RunMode::Live) => {
+            return Err(DaemonError::DryRunOnLiveDatabase {
+                database: cfg.database.clone(),
+            });
+        }
+        Some(RunMode::DryRun) => {
+            return Err(DaemonError::LiveRunOnDryDatabase {
+                database: cfg.database.clone(),
+            });
+        }
+    }
     let recovered = store.recover_interrupted(chrono::Utc::now()).await?;
     if recovered > 0 {
         tracing::warn!(
@@ -119,6 +146,9 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
             "put back sends interrupted by a crash; they go out again now"
         );
     }
+    // A cron job whose next occurrence was lost (or that no longer passes) is put right
+    // before anything is sent.
+    recurring::review(&store, &cfg, chrono::Utc::now()).await;
     tracing::info!(
         spool = %cfg.spool.display(),
         database = %cfg.database.display(),
@@ -142,128 +172,85 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         config: config_rx.clone(),
         dispatch_waker: waker.clone(),
     };
+    let fatal = Arc::new(Fatal::default());
     let dispatcher = Dispatcher {
         store: store.clone(),
         config: config_rx.clone(),
         transport: transport_rx,
         waker: waker.clone(),
-        heartbeat: watchdog_heartbeat(store.clone()),
+        heartbeat: notify::watchdog_heartbeat(store.clone()),
+        fatal: fatal.clone(),
     };
-    let intake_task = tokio::spawn(intake.run(rescan.clone(), stop_rx.clone()));
-    let dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
+    let mut intake_task = tokio::spawn(intake.run(rescan.clone(), stop_rx.clone()));
+    let mut dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     let housekeeping = tokio::spawn(housekeeping(store.clone(), stop_rx.clone()));
-    let _ = sd_notify::notify(&[NotifyState::Ready]);
+    notify::notify_state(&[NotifyState::Ready]);
 
-    loop {
+    let mut check = tokio::time::interval(Duration::from_secs(1));
+    // A task that ended on its own (`None` once awaited) means msgspool cannot go on.
+    let (mut intake_live, mut dispatch_live) = (true, true);
+    let ended: Result<(), DaemonError> = loop {
         tokio::select! {
             _ = hup.recv() => {
-                reload(&opts, &config_tx, &transport_tx);
+                if reload::reload(&opts, &config_tx, &transport_tx) {
+                    // A new key or base_url: what a refusal or redirect held back goes now.
+                    if let Err(e) = store.resume_refused(chrono::Utc::now()).await {
+                        tracing::warn!(error = %e, "cannot bring sends held back by a refused key forward");
+                    }
+                    let cfg = config_tx.borrow().clone();
+                    recurring::review(&store, &cfg, chrono::Utc::now()).await;
+                }
                 rescan.notify_one();
                 waker.notify_one();
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            _ = term.recv() => break Ok(()),
+            _ = int.recv() => break Ok(()),
+            reason = fatal.raised() => break Err(DaemonError::Fatal(reason)),
+            _ = check.tick() => {
+                if !store.writer_alive() {
+                    break Err(DaemonError::Fatal("the database writer thread has stopped".to_owned()));
+                }
+            }
+            r = &mut dispatch_task, if dispatch_live => {
+                dispatch_live = false;
+                break Err(DaemonError::Fatal(format!("the dispatch loop ended on its own ({})", task_end(r))));
+            }
+            r = &mut intake_task, if intake_live => {
+                intake_live = false;
+                break Err(DaemonError::Fatal(format!("intake ended on its own ({})", task_end(r))));
+            }
         }
-    }
+    };
     tracing::info!("stopping");
-    let _ = sd_notify::notify(&[NotifyState::Stopping]);
+    notify::notify_state(&[NotifyState::Stopping]);
     let _ = stop_tx.send(true);
-    for task in [intake_task, dispatch_task, housekeeping] {
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "a task ended abnormally during shutdown");
+    let grace = config_tx.borrow().shutdown_grace;
+    let mut tasks = vec![housekeeping];
+    if intake_live {
+        tasks.push(intake_task);
+    }
+    if dispatch_live {
+        tasks.push(dispatch_task);
+    }
+    for task in tasks {
+        // Dispatch bounds its own drain by the grace; this bound is for anything else.
+        match tokio::time::timeout(grace + Duration::from_secs(1), task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "a task ended abnormally during shutdown"),
+            Err(_) => tracing::error!("a task did not stop within shutdown_grace; leaving it"),
         }
     }
+    ended?;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// SIGHUP: load the config again; keep the old one if the new one is bad.
-fn reload(
-    opts: &RunOptions,
-    config_tx: &watch::Sender<Arc<Config>>,
-    transport_tx: &watch::Sender<Arc<Transport>>,
-) {
-    let _ = sd_notify::NotifyState::monotonic_usec_now()
-        .and_then(|now| sd_notify::notify(&[NotifyState::Reloading, now]));
-    let result = load_config(opts)
-        .map_err(DaemonError::from)
-        .and_then(|new| {
-            let old = config_tx.borrow().clone();
-            if new.spool != old.spool || new.database != old.database {
-                tracing::warn!(
-                    "spool and database paths change only at restart; keeping the current ones"
-                );
-            }
-            let mut new = new;
-            new.spool = old.spool.clone();
-            new.database = old.database.clone();
-            let transport = transport_for(&new, opts.dry_run)?;
-            Ok((new, transport))
-        });
-    match result {
-        Ok((cfg, transport)) => {
-            config_tx.send_replace(Arc::new(cfg));
-            transport_tx.send_replace(Arc::new(transport));
-            tracing::info!("config reloaded");
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "config reload refused; the previous config stays in force")
-        }
+/// How a task ended, for the log: returned, panicked, or was canceled.
+fn task_end(r: Result<(), tokio::task::JoinError>) -> String {
+    match r {
+        Ok(()) => "it returned".to_owned(),
+        Err(e) => e.to_string(),
     }
-    let _ = sd_notify::notify(&[NotifyState::Ready]);
-}
-
-/// How often the STATUS= line is refreshed when systemd asked for no watchdog.
-const STATUS_EVERY: Duration = Duration::from_secs(15);
-
-/// Proof of life for systemd's watchdog, sent from the dispatch loop itself at half the
-/// interval (a stuck loop stops the pings), with a STATUS= line of queue counts. Under
-/// systemd without a watchdog, only the STATUS= line, every [`STATUS_EVERY`].
-fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
-    let watchdog = sd_notify::watchdog_enabled();
-    if watchdog.is_none() && std::env::var_os("NOTIFY_SOCKET").is_none() {
-        return Arc::new(|| {});
-    }
-    let every = watchdog.map_or(STATUS_EVERY, |interval| interval / 2);
-    // `None` until the first ping, which goes out on the first call.
-    let last: Mutex<Option<Instant>> = Mutex::new(None);
-    Arc::new(move || {
-        let mut last = last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if last.is_some_and(|at| at.elapsed() < every) {
-            return;
-        }
-        *last = Some(Instant::now());
-        if watchdog.is_some() {
-            let _ = sd_notify::notify(&[NotifyState::Watchdog]);
-        }
-        let store = store.clone();
-        tokio::spawn(async move {
-            if let Ok(counts) = store.send_states().await {
-                let _ = sd_notify::notify(&[NotifyState::Status(&status_line(&counts))]);
-            }
-        });
-    })
-}
-
-/// The STATUS= text, e.g. `12 scheduled, 340 sent, 1 failed`: counts in the order a send
-/// moves through its states, leaving out states that have none, except `scheduled` (the
-/// queue's length, so the line is never empty).
-fn status_line(counts: &BTreeMap<String, i64>) -> String {
-    // The states are CHECK-constrained to these words, so no count is left out.
-    SendState::ALL
-        .iter()
-        .map(|state| {
-            (
-                state.as_str(),
-                counts.get(state.as_str()).copied().unwrap_or(0),
-            )
-        })
-        .filter(|&(state, n)| n != 0 || state == "scheduled")
-        .map(|(state, n)| format!("{n} {state}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound.
@@ -284,21 +271,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_status_line_lists_states_in_lifecycle_order_without_empty_ones() {
-        let counts = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
-            pairs.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect()
+    fn a_dry_run_without_config_never_reads_the_system_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("config.toml");
+        std::fs::write(
+            &system,
+            "spool = \"/srv/production-spool\"\ndatabase = \"/srv/production.db\"\n\n[channels.whatsapp]\nid = \"c\"\n",
+        )
+        .unwrap();
+        let live = RunOptions::default();
+        let cfg = load_config_with_default(&live, &system).unwrap();
+        assert_eq!(cfg.spool, Path::new("/srv/production-spool"));
+        let dry = RunOptions {
+            dry_run: true,
+            ..RunOptions::default()
         };
-        let all = counts(&[
-            ("canceled", 0),
-            ("expired", 0),
-            ("failed", 1),
-            ("scheduled", 12),
-            ("sending", 0),
-            ("sent", 340),
-        ]);
-        assert_eq!(status_line(&all), "12 scheduled, 340 sent, 1 failed");
-        assert_eq!(status_line(&counts(&[("sent", 0)])), "0 scheduled");
-        let busy = counts(&[("sending", 3), ("canceled", 2), ("scheduled", 0)]);
-        assert_eq!(status_line(&busy), "0 scheduled, 3 sending, 2 canceled");
+        let cfg = load_config_with_default(&dry, &system).unwrap();
+        assert_eq!(cfg.spool, Config::builtin().spool);
+        assert_ne!(cfg.database, Path::new("/srv/production.db"));
     }
 }

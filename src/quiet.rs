@@ -3,7 +3,10 @@
 //! Pure: instants come in, instants go out. The window is wall-clock time in an IANA zone,
 //! may cross midnight (`21:00`–`08:00`), and is half-open: the start is quiet, the end is
 //! not. When the end falls into a spring-forward gap, quiet hours end at the first instant
-//! after the gap; when it falls into a fall-back overlap, at its first occurrence.
+//! after the gap; when it falls into a fall-back overlap, at its first occurrence, or, for
+//! an instant in the repeated hour after that, at its second. Guarantee: the end given
+//! for an instant inside the window is later than it and outside the window itself, so
+//! dispatch never defers a send to an instant that is still quiet.
 
 use chrono::{DateTime, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -56,27 +59,44 @@ impl QuietWindow {
         if self.start > self.end && local.time() >= self.start {
             date = date.succ_opt().unwrap_or(date);
         }
-        let end = self.instant_at(date, self.end);
-        // A gap can make the computed end fall before `t`; the window then ended already.
-        if end > t { end } else { t }
+        // The end's instants on that day and the next (two of one in a repeated hour):
+        // the first one after `t` that is outside the window.
+        let next = date.succ_opt().unwrap_or(date);
+        let found = [date, next]
+            .into_iter()
+            .flat_map(|d| self.instants_at(d, self.end))
+            .filter(|&end| end > t && !self.contains(end))
+            .min();
+        found.unwrap_or_else(|| self.first_outside_after(t))
     }
 
-    /// The first instant at which the wall clock of `date` in the zone shows `time` or,
-    /// inside a spring-forward gap, the first instant after the gap.
-    fn instant_at(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    /// The instants at which the wall clock of `date` in the zone shows `time` (both, in a
+    /// fall-back overlap) or, inside a spring-forward gap, the first instant after the gap.
+    fn instants_at(&self, date: NaiveDate, time: NaiveTime) -> Vec<DateTime<Utc>> {
         let naive = date.and_time(time);
         for minutes in 0..=24 * 60 {
-            match self
-                .tz
-                .from_local_datetime(&(naive + Duration::minutes(minutes)))
-            {
-                LocalResult::Single(t) => return t.with_timezone(&Utc),
-                LocalResult::Ambiguous(first, _) => return first.with_timezone(&Utc),
+            let Some(shifted) = naive.checked_add_signed(Duration::minutes(minutes)) else {
+                break;
+            };
+            match self.tz.from_local_datetime(&shifted) {
+                LocalResult::Single(t) => return vec![t.with_timezone(&Utc)],
+                LocalResult::Ambiguous(first, second) => {
+                    return vec![first.with_timezone(&Utc), second.with_timezone(&Utc)];
+                }
                 LocalResult::None => continue,
             }
         }
         // No zone has a day-long gap; treat the naive time as UTC rather than fail.
-        Utc.from_utc_datetime(&naive)
+        vec![Utc.from_utc_datetime(&naive)]
+    }
+
+    /// A last resort that cannot be wrong: the first whole minute after `t` outside the
+    /// window, looking two days ahead (a window is at most a day long).
+    fn first_outside_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        (1..=2 * 24 * 60)
+            .filter_map(|m| t.checked_add_signed(Duration::minutes(m)))
+            .find(|&at| !self.contains(at))
+            .unwrap_or(t)
     }
 
     /// Describes the window for messages: `21:00–08:00 Europe/Amsterdam`.
@@ -93,6 +113,70 @@ impl QuietWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_the_repeated_fall_back_hour_the_end_is_outside_the_window_and_deferring_again_stays() {
+        // 25 October 2026 in Amsterdam: 03:00 CEST falls back to 02:00 CET.
+        let w = window("22:00", "02:30", "Europe/Amsterdam");
+        // 02:10 CET, the second pass through 02:10 (the first 02:30 already went by).
+        let t = utc("2026-10-25T01:10:00Z");
+        assert!(w.contains(t));
+        let end = w.defer(t);
+        assert_eq!(end, utc("2026-10-25T01:30:00Z"), "the second 02:30");
+        assert!(!w.contains(end));
+        assert_eq!(w.defer(end), end, "one deferral, no loop");
+        // The first pass still ends at the first 02:30.
+        assert_eq!(
+            w.defer(utc("2026-10-25T00:10:00Z")),
+            utc("2026-10-25T00:30:00Z")
+        );
+    }
+
+    /// Every day of 2026, every 10 minutes, four zones on both hemispheres and a
+    /// half-hour offset, windows ending in and around the DST hours: the end given for an
+    /// instant inside the window is later and never inside the window.
+    #[test]
+    fn over_every_day_of_2026_the_end_of_quiet_hours_is_never_inside_them() {
+        let zones = [
+            "Europe/Amsterdam",
+            "Australia/Sydney",
+            "America/New_York",
+            "Asia/Kolkata",
+        ];
+        let windows = [
+            ("22:00", "02:30"),
+            ("21:00", "08:00"),
+            ("01:00", "03:00"),
+            ("02:15", "02:45"),
+            ("00:00", "02:00"),
+            ("02:00", "03:00"),
+            ("13:00", "14:00"),
+        ];
+        let start = utc("2026-01-01T00:00:00Z");
+        let steps = 365 * 24 * 6;
+        for zone in zones {
+            for (from, to) in windows {
+                let w = window(from, to, zone);
+                for step in 0..steps {
+                    let t = start + Duration::minutes(10 * step);
+                    let end = w.defer(t);
+                    if w.contains(t) {
+                        assert!(end > t, "{zone} {from}–{to} at {t}: end {end} not later");
+                        assert!(
+                            !w.contains(end),
+                            "{zone} {from}–{to} at {t}: end {end} is inside the window"
+                        );
+                        assert!(
+                            end - t <= Duration::hours(26),
+                            "{zone} {from}–{to} at {t}: end {end}"
+                        );
+                    } else {
+                        assert_eq!(end, t);
+                    }
+                }
+            }
+        }
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -194,7 +194,7 @@ fn explain(failure: &SendResult, contact: &str, channel: &Channel, cfg: &Config)
         SendResult::Throttled { retry_after } => match retry_after {
             Some(wait) => format!(
                 "Bird is throttling this workspace (HTTP 429); try again in {} s",
-                wait.as_secs()
+                wait.wait_from(chrono::Utc::now()).as_secs()
             ),
             None => "Bird is throttling this workspace (HTTP 429); try again shortly".to_owned(),
         },
@@ -205,7 +205,15 @@ fn explain(failure: &SendResult, contact: &str, channel: &Channel, cfg: &Config)
         SendResult::Transport { detail } => {
             format!("cannot reach Bird at {}: {detail}", cfg.bird.base_url)
         }
-        SendResult::Accepted { .. } => {
+        SendResult::Redirected {
+            http_status,
+            location,
+        } => format!(
+            "Bird's address answered a redirect (HTTP {http_status} to {}); check [bird] base_url ({})",
+            location.as_deref().unwrap_or("no Location"),
+            cfg.bird.base_url
+        ),
+        SendResult::Accepted { .. } | SendResult::Unconfirmed { .. } => {
             "Bird answered an unexpected success without the contact's details".to_owned()
         }
     }

@@ -151,6 +151,7 @@ pub(super) fn job_json(job: &JobRow) -> Value {
         "source_text": job.source_text,
         "sha256": job.sha256,
         "state": job.state.as_str(),
+        "broken_reason": job.broken_reason,
         "created_at": time(job.created_at),
         "updated_at": time(job.updated_at),
     })

@@ -153,6 +153,7 @@ pub enum StateArg {
     Failed,
     Expired,
     Canceled,
+    Replaced,
     /// Every state.
     All,
 }
@@ -172,6 +173,7 @@ impl StateArg {
                 StateArg::Failed => SendState::Failed,
                 StateArg::Expired => SendState::Expired,
                 StateArg::Canceled => SendState::Canceled,
+                StateArg::Replaced => SendState::Replaced,
                 StateArg::All => return Vec::new(),
             };
             if !states.contains(&state) {

@@ -256,6 +256,10 @@ fn not_retryable(send_id: i64, state: SendState) -> String {
             "send {send_id} was canceled, and canceled sends are not retried; to send it after \
              all, drop the job file again under a new id"
         ),
+        SendState::Replaced => format!(
+            "send {send_id} was replaced by new content for its job; the job's current sends \
+             are the ones to look at"
+        ),
         SendState::Failed | SendState::Expired => {
             format!("send {send_id} changed while msgspool looked at it; run the command again")
         }

@@ -8,7 +8,8 @@ use crate::daemon::{self, RunOptions};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Daemon config; default /etc/msgspool/config.toml when it exists, else built-in defaults.
+    /// Daemon config; default /etc/msgspool/config.toml when it exists, else built-in defaults
+    /// (always the built-in defaults with --dry-run).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Spool folder to take job files from (overrides the config; created if missing).
@@ -74,8 +75,18 @@ fn init_logging(json: bool) {
 /// (`RestartPreventExitStatus=78`); 1 for everything else.
 fn exit_code(e: &daemon::DaemonError) -> i32 {
     use daemon::DaemonError as E;
+    use daemon::LockError;
     match e {
         E::Config(_) | E::NoAccessKey | E::NoWorkspace => 78,
-        E::Spool { .. } | E::Store(_) | E::Client(_) | E::Signals(_) => 1,
+        // EX_TEMPFAIL: another daemon holds the database or spool; systemd may try later.
+        E::Lock(LockError::DatabaseBusy { .. } | LockError::SpoolBusy { .. }) => 75,
+        E::Lock(LockError::Io { .. })
+        | E::DryRunOnLiveDatabase { .. }
+        | E::LiveRunOnDryDatabase { .. }
+        | E::Spool { .. }
+        | E::Store(_)
+        | E::Client(_)
+        | E::Signals(_)
+        | E::Fatal(_) => 1,
     }
 }

@@ -84,6 +84,9 @@ fn write_text(out: &mut impl Write, details: &JobDetails) -> std::io::Result<()>
     let job = &details.job;
     writeln!(out, "job {}", job.id)?;
     field(out, "state", job.state.as_str())?;
+    if let Some(reason) = &job.broken_reason {
+        field(out, "broken", reason)?;
+    }
     field(out, "kind", job.kind.as_str())?;
     field(out, "channel", &job.channel)?;
     if job.kind == JobKind::Cron {

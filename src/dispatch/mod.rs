@@ -11,9 +11,12 @@
 //! finish is put back to `scheduled`.
 
 pub mod backoff;
+mod crash;
 pub mod outcome;
 pub mod rate;
+mod record;
 pub mod recurring;
+mod task;
 pub mod transport;
 
 use std::collections::HashSet;
@@ -21,14 +24,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::job::payload;
-use crate::quiet::QuietWindow;
-use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate, Store};
-use outcome::WorkspaceEffect;
+use crate::store::{ClaimedSend, ErrorClass, Store};
 use rate::TokenBucket;
 use transport::Transport;
 
@@ -42,45 +42,108 @@ pub struct Dispatcher {
     pub transport: watch::Receiver<Arc<Transport>>,
     /// Poke to make the loop re-read the next due time now.
     pub waker: Arc<Notify>,
-    /// Called once per loop turn: proof of life for the systemd watchdog.
+    /// Called once per loop turn that makes progress: proof of life for the watchdog.
     pub heartbeat: Arc<dyn Fn() + Send + Sync>,
+    /// Raised when dispatch cannot go on; the daemon then exits non-zero.
+    pub fatal: Arc<Fatal>,
 }
 
-struct Shared {
-    bucket: Mutex<TokenBucket>,
+/// How long claims may keep failing for a reason waiting cannot fix before the daemon
+/// gives up and exits (so that systemd restarts it).
+const CLAIM_FAILING_LIMIT: Duration = Duration::from_secs(60);
+
+/// Raised when msgspool cannot go on (the writer thread died, claims keep failing): the
+/// daemon stops and exits non-zero, so systemd restarts it.
+#[derive(Default)]
+pub struct Fatal {
+    reason: Mutex<Option<String>>,
+    raised: Notify,
+}
+
+impl Fatal {
+    /// Says why msgspool must stop; the first reason wins.
+    pub fn raise(&self, reason: String) {
+        tracing::error!(%reason, "msgspool cannot go on and stops (exit 1)");
+        lock(&self.reason).get_or_insert(reason);
+        self.raised.notify_one();
+    }
+
+    /// Waits until raised; returns the reason.
+    pub async fn raised(&self) -> String {
+        loop {
+            if let Some(reason) = lock(&self.reason).clone() {
+                return reason;
+            }
+            self.raised.notified().await;
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) bucket: Mutex<TokenBucket>,
     /// Sends claimed and not yet recorded: put back on stop if their request never ended.
-    claimed: Mutex<HashSet<i64>>,
+    pub(crate) claimed: Mutex<HashSet<i64>>,
+    /// Cron jobs parsed once per config, not per attempt.
+    pub(crate) recurrences: recurring::Recurrences,
 }
 
 impl Dispatcher {
     /// Runs until `stop` turns true, then drains within `shutdown_grace`.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
-        let slots = Arc::new(Semaphore::new(max_in_flight));
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let shared = Arc::new(Shared {
             bucket: Mutex::new(TokenBucket::new(
                 self.config.borrow().bird.rate_limit,
                 Instant::now(),
             )),
             claimed: Mutex::new(HashSet::new()),
+            recurrences: recurring::Recurrences::default(),
         });
         let mut tasks = JoinSet::new();
+        let mut failing_since: Option<Instant> = None;
         while !*stop.borrow() {
-            (self.heartbeat)();
+            // A loop that cannot claim for a reason waiting cannot fix is not alive.
+            if failing_since.is_none() {
+                (self.heartbeat)();
+            }
             while tasks.try_join_next().is_some() {}
+            self.follow_reload(&shared);
             if let Some(wait) = self.paused_for(&shared) {
                 self.sleep(wait, &mut stop).await;
                 continue;
             }
-            let free = slots.available_permits();
+            // Read each turn, so a reload changes it at once.
+            let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
+            let free = max_in_flight.saturating_sub(tasks.len());
             if free == 0 {
                 self.sleep(MAX_SLEEP, &mut stop).await;
                 continue;
             }
             let claimed = match self.alive(self.store.claim_due(Utc::now(), free)).await {
-                Ok(c) => c,
+                Ok(c) => {
+                    failing_since = None;
+                    c
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot claim due sends; retrying");
+                    match e.class() {
+                        ErrorClass::Transient => {
+                            tracing::warn!(error = %e, "cannot claim due sends yet; retrying");
+                        }
+                        ErrorClass::Permanent => {
+                            tracing::error!(error = %e, "cannot claim due sends; retrying (the watchdog is not fed meanwhile)");
+                            let since = *failing_since.get_or_insert_with(Instant::now);
+                            if since.elapsed() >= CLAIM_FAILING_LIMIT {
+                                self.fatal.raise(format!(
+                                    "claims kept failing for {}: {e}",
+                                    crate::duration::format_duration(CLAIM_FAILING_LIMIT)
+                                ));
+                                break;
+                            }
+                        }
+                        ErrorClass::Fatal => {
+                            self.fatal.raise(format!("cannot claim due sends: {e}"));
+                            break;
+                        }
+                    }
                     self.sleep(MAX_SLEEP, &mut stop).await;
                     continue;
                 }
@@ -90,26 +153,85 @@ impl Dispatcher {
                 self.sleep(wait, &mut stop).await;
                 continue;
             }
+            // All of them, before any wait: a stop during a token wait puts back every
+            // claimed send, not only those already on their way.
+            lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
+            // Sends whose token is taken go out in groups: one read re-checks a whole
+            // group just before its requests start, and a group is launched before any
+            // wait for the next token, so no send waits between its check and its POST.
+            let mut ready = Vec::new();
+            let mut stopped = false;
             for send in claimed {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                lock(&shared.claimed).insert(send.send_id);
-                self.take_token(&shared).await;
-                let job = SendTask {
-                    store: self.store.clone(),
-                    config: self.config.borrow().clone(),
-                    transport: self.transport.borrow().clone(),
-                    shared: shared.clone(),
-                    waker: self.waker.clone(),
-                };
-                tasks.spawn(async move {
-                    job.run(send).await;
-                    drop(permit);
-                });
+                let immediate = lock(&shared.bucket).take(Instant::now()).is_none();
+                if !immediate {
+                    self.launch(&mut ready, &shared, &mut tasks).await;
+                    if !self.take_token(&shared, &mut stop).await {
+                        stopped = true;
+                        break;
+                    }
+                }
+                ready.push(send);
+            }
+            if !stopped {
+                self.launch(&mut ready, &shared, &mut tasks).await;
             }
         }
         self.drain(tasks, &shared).await;
+    }
+
+    /// Re-reads the state of every send in `ready` (one read) and starts a request for
+    /// each still `sending`: a cancel committed while it waited means it is never posted.
+    /// When the read fails, each send checks itself before its request.
+    async fn launch(
+        &self,
+        ready: &mut Vec<ClaimedSend>,
+        shared: &Arc<Shared>,
+        tasks: &mut JoinSet<()>,
+    ) {
+        if ready.is_empty() {
+            return;
+        }
+        let ids = ready.iter().map(|s| s.send_id).collect();
+        let states = self.alive(self.store.send_states_of(ids)).await;
+        for send in ready.drain(..) {
+            let checked = match &states {
+                Ok(states) => match states.get(&send.send_id).map(String::as_str) {
+                    Some("sending") => true,
+                    other => {
+                        tracing::info!(job = %send.job_id, send = send.send_id, state = other.unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                        lock(&shared.claimed).remove(&send.send_id);
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot re-check claimed sends together; each checks itself");
+                    false
+                }
+            };
+            let job = task::SendTask {
+                store: self.store.clone(),
+                config: self.config.borrow().clone(),
+                transport: self.transport.borrow().clone(),
+                shared: shared.clone(),
+                waker: self.waker.clone(),
+                fatal: self.fatal.clone(),
+                checked,
+            };
+            tasks.spawn(job.run(send));
+        }
+    }
+
+    /// Applies what a reload changed: the rate at once; a new transport (key, base URL)
+    /// lifts a pause that a refused key or a redirect imposed.
+    fn follow_reload(&mut self, shared: &Shared) {
+        if self.config.has_changed().unwrap_or(false) {
+            let rate = self.config.borrow_and_update().bird.rate_limit;
+            lock(&shared.bucket).set_rate(rate);
+        }
+        if self.transport.has_changed().unwrap_or(false) {
+            self.transport.borrow_and_update();
+            lock(&shared.bucket).lift_refusal();
+        }
     }
 
     /// How long the workspace must still wait (429 or refused key), if at all.
@@ -120,14 +242,26 @@ impl Dispatcher {
         wait.map(|w| w.min(MAX_SLEEP))
     }
 
-    async fn take_token(&self, shared: &Shared) {
+    /// Waits for a token; false when told to stop first (a long 429 pause must not hold
+    /// up a SIGTERM).
+    async fn take_token(&mut self, shared: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
         loop {
+            if *stop.borrow() {
+                return false;
+            }
+            // A reload during a long wait (a new rate, a new key) counts at once.
+            self.follow_reload(shared);
             // A long wait here (429, refused key, low rate) must not starve the watchdog.
             (self.heartbeat)();
             let wait = lock(&shared.bucket).take(Instant::now());
             match wait {
-                None => return,
-                Some(d) => tokio::time::sleep(d.min(MAX_SLEEP)).await,
+                None => return true,
+                Some(d) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d.min(MAX_SLEEP)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
             }
         }
     }
@@ -204,202 +338,8 @@ impl Dispatcher {
     }
 }
 
-/// One claimed send on its way to Bird.
-struct SendTask {
-    store: Store,
-    config: Arc<Config>,
-    transport: Arc<Transport>,
-    shared: Arc<Shared>,
-    waker: Arc<Notify>,
-}
-
-impl SendTask {
-    async fn run(self, send: ClaimedSend) {
-        let started = Utc::now();
-        let recurrence =
-            recurring::Recurrence::load(&self.store, &self.config, &send, started).await;
-        let (attempt, update) = match self.prepare(&send, started, recurrence.as_ref()) {
-            Err(done) => done,
-            Ok((channel_id, body, quiet)) => {
-                let result = self.transport.send(&channel_id, &body).await;
-                let decision = outcome::decide(
-                    &send,
-                    result,
-                    started,
-                    Utc::now(),
-                    &self.config.retry,
-                    backoff::jitter(),
-                    quiet.as_ref(),
-                );
-                self.apply(decision.workspace);
-                (decision.attempt, decision.update)
-            }
-        };
-        log_update(&send, &update);
-        let finished = !matches!(update, SendUpdate::Retry { .. });
-        self.record(send.send_id, attempt, update).await;
-        if let (true, Some(rec)) = (finished, &recurrence) {
-            rec.follow_up(&self.store, &self.config, &send, Utc::now())
-                .await;
-        }
-        lock(&self.shared.claimed).remove(&send.send_id);
-        self.waker.notify_one();
-    }
-
-    /// The channel id and body to POST, or the outcome when there is nothing to POST.
-    #[allow(clippy::result_large_err)]
-    fn prepare(
-        &self,
-        send: &ClaimedSend,
-        now: chrono::DateTime<Utc>,
-        recurrence: Option<&recurring::Recurrence>,
-    ) -> Result<(String, serde_json::Value, Option<QuietWindow>), (AttemptRecord, SendUpdate)> {
-        let attempt = |outcome, error: &str| AttemptRecord {
-            started: now,
-            finished: now,
-            http_status: None,
-            outcome,
-            error: Some(error.to_owned()),
-        };
-        if recurrence.is_some_and(|r| r.overtaken(send, now)) {
-            let reason = "skipped: a later occurrence of this recurring job is already due (msgspool was not running)".to_owned();
-            return Err((
-                attempt(AttemptOutcome::Expired, &reason),
-                SendUpdate::Expired { reason, at: now },
-            ));
-        }
-        if now >= send.expires {
-            let reason = format!(
-                "validity ended at {} before it could be sent",
-                crate::timefmt::utc_text(send.expires)
-            );
-            return Err((
-                attempt(AttemptOutcome::Expired, &reason),
-                SendUpdate::Expired { reason, at: now },
-            ));
-        }
-        let Some(channel) = self.config.channels.get(&send.channel) else {
-            let error = format!(
-                "channel {:?} is not in the config any more; add it back or cancel the send",
-                send.channel
-            );
-            tracing::error!(send = send.send_id, %error);
-            let next = now + chrono::Duration::seconds(60);
-            return Err((
-                attempt(AttemptOutcome::Retry, &error),
-                SendUpdate::Retry {
-                    next_attempt: next,
-                    count_attempt: false,
-                    error,
-                },
-            ));
-        };
-        let body: serde_json::Value = match serde_json::from_str(&send.payload) {
-            Ok(b) => b,
-            Err(e) => {
-                let message = format!("stored payload is not JSON: {e}");
-                return Err((
-                    attempt(AttemptOutcome::Failed, &message),
-                    SendUpdate::Failed {
-                        code: None,
-                        message,
-                        details: None,
-                        at: now,
-                    },
-                ));
-            }
-        };
-        let ignores_quiet = body
-            .get("ignoreQuietHours")
-            .and_then(serde_json::Value::as_bool)
-            == Some(true);
-        let quiet =
-            crate::quiet::window_for(&self.config, &send.channel).filter(|_| !ignores_quiet);
-        if let Some(q) = quiet.filter(|q| q.contains(now)) {
-            // Quiet hours began after the send was planned (or the config changed).
-            let error = format!("deferred by quiet hours ({})", q.describe());
-            let update =
-                outcome::retry_or_expire(send, q.defer(now), false, error.clone(), now, Some(&q));
-            return Err((attempt(AttemptOutcome::Retry, &error), update));
-        }
-        let left = (send.expires - now).num_seconds().max(0) as u64;
-        Ok((
-            channel.id.clone(),
-            payload::with_validity(body, left),
-            quiet,
-        ))
-    }
-
-    fn apply(&self, effect: WorkspaceEffect) {
-        let mut bucket = lock(&self.shared.bucket);
-        match effect {
-            WorkspaceEffect::None => {}
-            WorkspaceEffect::SlowDown(wait) => {
-                tracing::warn!(wait = %crate::duration::format_duration(wait), "Bird throttled the workspace (429): slowing down");
-                bucket.pause_until(Instant::now() + wait);
-            }
-            WorkspaceEffect::KeyRefused => {
-                tracing::error!(
-                    pause = %crate::duration::format_duration(outcome::KEY_REFUSED_PAUSE),
-                    "Bird refused the access key (401/403): dispatch paused; sends stay scheduled. Fix the key and reload (SIGHUP)"
-                );
-                bucket.pause_until(Instant::now() + outcome::KEY_REFUSED_PAUSE);
-            }
-        }
-    }
-
-    /// Records the outcome; keeps trying while the database refuses (locked, full), since
-    /// a send whose outcome is lost would be sent again after a restart.
-    async fn record(&self, send_id: i64, attempt: AttemptRecord, update: SendUpdate) {
-        let mut delay = Duration::from_millis(50);
-        for _ in 0..600 {
-            match self
-                .store
-                .record_outcome(send_id, attempt.clone(), update.clone())
-                .await
-            {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(send = send_id, error = %e, "cannot record a send's outcome; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        tracing::error!(
-            send = send_id,
-            "gave up recording a send's outcome; it is recovered as interrupted at the next start"
-        );
-    }
-}
-
-fn log_update(send: &ClaimedSend, update: &SendUpdate) {
-    match update {
-        SendUpdate::Sent {
-            bird_message_id,
-            bird_status,
-            ..
-        } => {
-            tracing::info!(job = %send.job_id, send = send.send_id, bird_id = %bird_message_id, status = %bird_status, "sent");
-        }
-        SendUpdate::Retry {
-            next_attempt,
-            error,
-            ..
-        } => {
-            tracing::warn!(job = %send.job_id, send = send.send_id, next = %crate::timefmt::utc_text(*next_attempt), %error, "send will be retried");
-        }
-        SendUpdate::Failed { message, .. } => {
-            tracing::error!(job = %send.job_id, send = send.send_id, %message, "send failed");
-        }
-        SendUpdate::Expired { reason, .. } => {
-            tracing::warn!(job = %send.job_id, send = send.send_id, %reason, "send expired");
-        }
-    }
-}
-
 /// Locks a mutex, taking the data even if a panicking task poisoned it (the data is a
 /// bucket and a set of ids; both stay meaningful).
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

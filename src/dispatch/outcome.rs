@@ -11,19 +11,24 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::backoff::full_jitter;
-use crate::bird::{BirdError, SendResult};
+use crate::bird::{BirdError, RetryAfter, SendResult};
 use crate::config::RetryConfig;
 use crate::quiet::QuietWindow;
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate};
 
 /// What the workspace as a whole must do after this answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WorkspaceEffect {
     None,
     /// Bird throttled us: hold every request back this long.
     SlowDown(Duration),
     /// The access key was refused: pause dispatch (sends stay scheduled).
     KeyRefused,
+    /// Bird's address answered a redirect (a wrong `base_url`): pause dispatch like a
+    /// refused key; `location` is where it pointed.
+    Misdirected {
+        location: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,11 +69,41 @@ pub fn decide(
             },
             workspace: WorkspaceEffect::None,
         },
+        SendResult::Unconfirmed {
+            http_status,
+            detail,
+        } => Decision {
+            // Bird may have taken it: recorded as sent, never posted again.
+            attempt: attempt(Some(http_status), AttemptOutcome::Sent, Some(detail)),
+            update: SendUpdate::Sent {
+                bird_message_id: String::new(),
+                bird_status: UNCONFIRMED.to_owned(),
+                at: now,
+            },
+            workspace: WorkspaceEffect::None,
+        },
+        SendResult::Redirected {
+            http_status,
+            location,
+        } => {
+            let text = format!(
+                "{http_status}: redirected to {} (not followed; check [bird] base_url); dispatch paused until the config is fixed",
+                location.as_deref().unwrap_or("no Location")
+            );
+            let next = now + chrono::Duration::from_std(KEY_REFUSED_PAUSE).unwrap_or_default();
+            Decision {
+                attempt: attempt(
+                    Some(http_status),
+                    AttemptOutcome::Redirected,
+                    Some(text.clone()),
+                ),
+                update: retry_or_expire(send, next, false, text, now, quiet),
+                workspace: WorkspaceEffect::Misdirected { location },
+            }
+        }
         SendResult::Throttled { retry_after } => {
             // Not processed by Bird: no attempt is used up.
-            let wait = retry_after.unwrap_or_else(|| {
-                full_jitter(send.attempts + 1, retry.initial, retry.max, jitter)
-            });
+            let wait = throttle_wait(send, retry_after, now, retry, jitter);
             let error = format!(
                 "429 Too Many Requests; waiting {}",
                 crate::duration::format_duration(wait)
@@ -136,6 +171,35 @@ pub fn decide(
     }
 }
 
+/// Bird's status word for a 2xx that carried no message id.
+pub const UNCONFIRMED: &str = "unconfirmed";
+
+/// The shortest wait after a 429, whatever `Retry-After` says (`0` must not spin).
+pub const MIN_THROTTLE_WAIT: Duration = Duration::from_secs(1);
+
+/// How long to hold back after a 429: `Retry-After` (or backoff without one), clamped to
+/// [[`MIN_THROTTLE_WAIT`], min(`retry.max`, time left until the send's expiry)], so a
+/// far-away answer can neither overflow a clock nor pause the workspace past any use.
+fn throttle_wait(
+    send: &ClaimedSend,
+    retry_after: Option<RetryAfter>,
+    now: DateTime<Utc>,
+    retry: &RetryConfig,
+    jitter: f64,
+) -> Duration {
+    let asked = match retry_after {
+        Some(r) => r.wait_from(now),
+        None => full_jitter(
+            send.attempts.saturating_add(1),
+            retry.initial,
+            retry.max,
+            jitter,
+        ),
+    };
+    let left = (send.expires - now).to_std().unwrap_or(Duration::ZERO);
+    asked.min(retry.max.min(left)).max(MIN_THROTTLE_WAIT)
+}
+
 /// A failure worth retrying: back off, unless attempts or validity run out first.
 fn transient(
     send: &ClaimedSend,
@@ -145,7 +209,7 @@ fn transient(
     retry: &RetryConfig,
     (jitter, quiet): (f64, Option<&QuietWindow>),
 ) -> Decision {
-    let used = send.attempts + 1;
+    let used = send.attempts.saturating_add(1);
     let update = if used >= retry.max_attempts {
         attempt.outcome = AttemptOutcome::Failed;
         SendUpdate::Failed {
@@ -320,7 +384,7 @@ mod tests {
         let d = run(
             &send(1, "2026-11-24T00:00:00Z"),
             SendResult::Throttled {
-                retry_after: Some(Duration::from_secs(7)),
+                retry_after: Some(RetryAfter::Seconds(7)),
             },
         );
         assert_eq!(
@@ -371,6 +435,92 @@ mod tests {
         };
         assert_eq!(code.as_deref(), Some("InvalidPayload"));
         assert!(details.is_some_and(|d| d.contains("/body")));
+    }
+
+    fn throttled(retry_after: Option<RetryAfter>, expires: &str) -> Decision {
+        run(&send(0, expires), SendResult::Throttled { retry_after })
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_clamped_to_the_retry_maximum() {
+        for huge in [10_000_000_000_000, u64::MAX] {
+            let d = throttled(Some(RetryAfter::Seconds(huge)), "2026-11-24T00:00:00Z");
+            assert_eq!(
+                d.workspace,
+                WorkspaceEffect::SlowDown(Duration::from_secs(60))
+            );
+            assert!(matches!(
+                d.update,
+                SendUpdate::Retry { next_attempt, .. } if next_attempt == utc("2026-11-23T12:01:00Z")
+            ));
+        }
+    }
+
+    #[test]
+    fn a_retry_after_past_expiry_is_clamped_to_the_time_left() {
+        let d = throttled(Some(RetryAfter::Seconds(3600)), "2026-11-23T12:00:20Z");
+        assert_eq!(
+            d.workspace,
+            WorkspaceEffect::SlowDown(Duration::from_secs(20))
+        );
+    }
+
+    #[test]
+    fn a_zero_retry_after_still_waits_a_second() {
+        let d = throttled(Some(RetryAfter::Seconds(0)), "2026-11-24T00:00:00Z");
+        assert_eq!(
+            d.workspace,
+            WorkspaceEffect::SlowDown(Duration::from_secs(1))
+        );
+        let past = RetryAfter::At(utc("2026-11-23T11:00:00Z"));
+        let d = throttled(Some(past), "2026-11-24T00:00:00Z");
+        assert_eq!(
+            d.workspace,
+            WorkspaceEffect::SlowDown(Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn an_http_date_retry_after_waits_until_that_instant() {
+        let at = RetryAfter::At(utc("2026-11-23T12:00:30Z"));
+        let d = throttled(Some(at), "2026-11-24T00:00:00Z");
+        assert_eq!(
+            d.workspace,
+            WorkspaceEffect::SlowDown(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn a_2xx_without_a_message_id_is_sent_unconfirmed_and_counted() {
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::Unconfirmed {
+                http_status: 200,
+                detail: "no message id".into(),
+            },
+        );
+        assert!(matches!(
+            d.update,
+            SendUpdate::Sent { ref bird_status, .. } if bird_status == UNCONFIRMED
+        ));
+        assert_eq!(d.attempt.outcome, AttemptOutcome::Sent);
+    }
+
+    #[test]
+    fn a_redirect_pauses_the_workspace_naming_the_location_and_keeps_the_send() {
+        let d = run(
+            &send(0, "2026-11-24T00:00:00Z"),
+            SendResult::Redirected {
+                http_status: 301,
+                location: Some("https://elsewhere.example/".into()),
+            },
+        );
+        assert!(matches!(d.workspace, WorkspaceEffect::Misdirected { .. }));
+        assert_eq!(d.attempt.outcome, AttemptOutcome::Redirected);
+        assert!(matches!(
+            d.update,
+            SendUpdate::Retry { count_attempt: false, ref error, .. } if error.contains("https://elsewhere.example/")
+        ));
     }
 
     fn quiet() -> QuietWindow {

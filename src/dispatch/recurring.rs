@@ -1,12 +1,18 @@
 //! Recurring (`cron`) jobs in dispatch: only one occurrence is materialised at a time, and
-//! the next one is added when it ends (sent, failed or expired).
+//! the next one is decided before the outcome that ends the current one is recorded, then
+//! written in the same transaction ([`FollowUp`]), so no crash can end a schedule.
 //!
-//! The job's stored source text is parsed again with the current config, so the next
-//! occurrence's payload is built exactly as intake builds it. After downtime, only the
-//! latest missed occurrence still within validity is sent (late); the others are recorded
-//! as one `skipped` event. A claimed send that a later occurrence has overtaken is not
-//! sent: it ends `expired` as skipped. Uniqueness of (job, occurrence) in the store means
-//! a restart, even inside a repeated DST hour, cannot add an occurrence twice.
+//! A job's source is parsed once per config (kept in [`Recurrences`]), not per attempt;
+//! the next occurrence's payload is built exactly as intake builds it. After downtime,
+//! only the latest missed occurrence still within validity is sent (late); the others are
+//! recorded as one `skipped` event. A claimed send that a later occurrence has overtaken
+//! is not sent: it ends `expired` as skipped. A job that no longer passes the rules under
+//! the current config is `broken` (reason in `jobs.broken_reason`, an event, a loud log),
+//! never silently finished; [`review`] at start-up and after each reload breaks and mends
+//! jobs and gives every active cron job without an open send its next occurrence.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -16,9 +22,9 @@ use crate::config::Config;
 use crate::job::{self, Job, JobContext, Schedule};
 use crate::schedule::{self, CatchUp};
 use crate::spool::plan;
-use crate::store::{ClaimedSend, Store};
+use crate::store::{ClaimedSend, CronJob, FollowUp, Store};
 
-/// A recurring job as dispatch needs it.
+/// A recurring job as dispatch needs it: parsed once, kept while the config stands.
 pub struct Recurrence {
     job: Job,
     cron: Cron,
@@ -27,45 +33,26 @@ pub struct Recurrence {
 }
 
 impl Recurrence {
-    /// Loads and parses the job of `send`; `None` for one-shot, canceled or unknown jobs.
-    pub async fn load(
-        store: &Store,
+    /// Parses a stored cron job under `config`; `Err` says why it no longer passes.
+    pub fn parse(
         config: &Config,
-        send: &ClaimedSend,
+        id: &str,
+        source_name: &str,
+        source_text: &str,
         now: DateTime<Utc>,
-    ) -> Option<Self> {
-        if !send.recurring {
-            return None;
-        }
-        let (state, name, text) = match store.job_source(&send.job_id).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return None,
-            Err(e) => {
-                tracing::error!(job = %send.job_id, error = %e, "cannot read a recurring job");
-                return None;
-            }
-        };
-        if state == "canceled" {
-            return None;
-        }
+    ) -> Result<Recurrence, String> {
         let ctx = JobContext { config, now };
-        let job = match job::parse(&name, &send.job_id, &text, &ctx) {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::error!(job = %send.job_id, error = %e, "a recurring job no longer passes the rules with the current config; no further occurrences");
-                return None;
-            }
-        };
+        let job = job::parse(source_name, id, source_text, &ctx).map_err(|e| e.to_string())?;
         let Schedule::Cron {
             pattern,
             timezone,
             until,
         } = &job.schedule
         else {
-            return None;
+            return Err("the job is no longer a cron job".to_owned());
         };
-        let cron = schedule::parse_cron(pattern).ok()?;
-        Some(Self {
+        let cron = schedule::parse_cron(pattern).map_err(|e| e.to_string())?;
+        Ok(Recurrence {
             tz: *timezone,
             until: *until,
             cron,
@@ -91,15 +78,10 @@ impl Recurrence {
             .is_some_and(|next| next <= now)
     }
 
-    /// Adds the occurrence that follows `send`'s, after catching up on missed ones.
-    pub async fn follow_up(
-        &self,
-        store: &Store,
-        config: &Config,
-        send: &ClaimedSend,
-        now: DateTime<Utc>,
-    ) {
-        let cu = self.catch_up(send.occurrence, now);
+    /// What follows the occurrence `after`, at `now`: the next send (after catching up
+    /// on missed ones), or the end of the schedule.
+    pub fn follow_up(&self, config: &Config, after: DateTime<Utc>, now: DateTime<Utc>) -> FollowUp {
+        let cu = self.catch_up(after, now);
         let skipped = cu.skipped.map(|(n, first, last)| {
             format!(
                 "skipped {n} occurrence(s) from {} to {} (missed while msgspool was not running or busy)",
@@ -108,25 +90,143 @@ impl Recurrence {
             )
         });
         let Some(next) = cu.next else {
-            if let Some(detail) = &skipped {
-                let _ = store
-                    .record_event("skipped", Some(&send.job_id), detail, now)
-                    .await;
-            }
-            tracing::info!(job = %send.job_id, "recurring job has no further occurrences");
-            return;
+            return FollowUp::End { skipped };
         };
         let expires = crate::bounds::add_clamped(next, self.job.validity);
         let due = plan::after_quiet_hours(&self.job, next.max(now), expires, config);
-        let new = plan::new_send(&self.job, next, due, expires);
-        match store.add_occurrence(&send.job_id, new, skipped, now).await {
-            Ok(true) => {
-                tracing::info!(job = %send.job_id, next = %crate::timefmt::utc_text(next), "next occurrence scheduled")
+        FollowUp::Next {
+            send: plan::new_send(&self.job, next, due, expires),
+            skipped,
+        }
+    }
+}
+
+/// How a recurring send's job was found.
+pub enum Loaded {
+    Ready(Arc<Recurrence>),
+    /// Not a cron job any more, or gone (canceled jobs are skipped by the store).
+    Gone,
+    /// It no longer passes the rules: the job is to be `broken` with this reason.
+    Broken(String),
+}
+
+/// Parsed jobs by id.
+type Parsed = HashMap<String, Arc<Recurrence>>;
+
+/// Parsed recurring jobs, kept for as long as the config they were parsed under.
+#[derive(Default)]
+pub struct Recurrences {
+    cache: Mutex<(Option<Arc<Config>>, Parsed)>,
+}
+
+impl Recurrences {
+    /// The parsed job of a recurring send, parsing it only on the first call per config.
+    pub async fn get(
+        &self,
+        store: &Store,
+        config: &Arc<Config>,
+        send: &ClaimedSend,
+        now: DateTime<Utc>,
+    ) -> Loaded {
+        {
+            let mut cache = super::lock(&self.cache);
+            if !cache.0.as_ref().is_some_and(|c| Arc::ptr_eq(c, config)) {
+                *cache = (Some(config.clone()), HashMap::new());
             }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(job = %send.job_id, error = %e, "cannot schedule the next occurrence")
+            if let Some(rec) = cache.1.get(&send.job_id) {
+                return Loaded::Ready(rec.clone());
             }
         }
+        let (state, name, text) = match store.job_source(&send.job_id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return Loaded::Gone,
+            Err(e) => {
+                // Unknown now; the outcome is still recorded and review repairs the job.
+                tracing::error!(job = %send.job_id, error = %e, "cannot read a recurring job");
+                return Loaded::Gone;
+            }
+        };
+        if state == "canceled" {
+            return Loaded::Gone;
+        }
+        match Recurrence::parse(config, &send.job_id, &name, &text, now) {
+            Ok(rec) => {
+                let rec = Arc::new(rec);
+                super::lock(&self.cache)
+                    .1
+                    .insert(send.job_id.clone(), rec.clone());
+                Loaded::Ready(rec)
+            }
+            Err(reason) => Loaded::Broken(reason),
+        }
+    }
+}
+
+/// Logs a job going `broken`, loudly: its schedule stops until a reload makes it valid.
+pub fn log_broken(job_id: &str, reason: &str) {
+    tracing::error!(job = %job_id, %reason, "a recurring job no longer passes the rules with the current config: it is now BROKEN and sends nothing until a reload (SIGHUP) makes it valid again; `msgspool show` gives the reason");
+}
+
+/// Start-up and reload: breaks cron jobs that no longer pass, mends broken ones that do,
+/// and gives every active cron job without an open send its next occurrence.
+pub async fn review(store: &Store, config: &Config, now: DateTime<Utc>) {
+    let jobs = match store.cron_jobs().await {
+        Ok(jobs) => jobs,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list the recurring jobs to review them");
+            return;
+        }
+    };
+    for job in jobs {
+        review_one(store, config, &job, now).await;
+    }
+}
+
+async fn review_one(store: &Store, config: &Config, job: &CronJob, now: DateTime<Utc>) {
+    // A schedule that ended for good stays finished.
+    if job.state == "finished" && job.until.is_some_and(|u| u <= now) {
+        return;
+    }
+    let rec = match Recurrence::parse(config, &job.id, &job.source_name, &job.source_text, now) {
+        Ok(rec) => rec,
+        Err(reason) => {
+            if job.state != "broken" {
+                log_broken(&job.id, &reason);
+                if let Err(e) = store.mark_broken(&job.id, &reason, now).await {
+                    tracing::error!(job = %job.id, error = %e, "cannot mark a recurring job broken");
+                }
+            }
+            return;
+        }
+    };
+    if job.state == "broken" {
+        match store.mend(&job.id, now).await {
+            Ok(_) => {
+                tracing::info!(job = %job.id, "a broken recurring job passes the rules again: its schedule resumes")
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "cannot mend a recurring job");
+                return;
+            }
+        }
+    }
+    if job.has_open_send {
+        return;
+    }
+    let after = job.last_occurrence.unwrap_or(now);
+    match rec.follow_up(config, after, now) {
+        FollowUp::Next { send, skipped } => {
+            let next = crate::timefmt::utc_text(send.occurrence);
+            match store.add_occurrence(&job.id, send, skipped, now).await {
+                Ok(true) => {
+                    tracing::warn!(job = %job.id, %next, "a recurring job had no next occurrence: scheduled it")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(job = %job.id, error = %e, "cannot schedule a recurring job's next occurrence")
+                }
+            }
+        }
+        FollowUp::End { .. } | FollowUp::Broken { .. } => {}
     }
 }

@@ -74,12 +74,13 @@ pub fn escaped(name: &str) -> String {
 /// is refusing everything (keep the files and retry).
 fn tied_to_the_file(e: &StoreError) -> bool {
     match e {
-        StoreError::Refused(_)
+        StoreError::Constraint(_)
         | StoreError::BadValue { .. }
         | StoreError::NoSuchSend(_)
         | StoreError::NoSuchJob(_) => true,
         // Other SQLite errors (busy, corrupt, ...) are about the database.
         StoreError::Sqlite(_)
+        | StoreError::Busy(_)
         | StoreError::Open { .. }
         | StoreError::Migrate { .. }
         | StoreError::NewerSchema { .. }

@@ -21,9 +21,13 @@
 //! Dropping a future returned by a write does not cancel the write: once submitted it
 //! commits (or fails) whether or not anyone waits for the answer.
 
+mod cron;
+mod faults;
+mod mode;
 mod operator;
 mod ops;
 mod queries;
+mod repair;
 mod schema;
 mod writer;
 
@@ -38,6 +42,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
+pub use cron::{CronJob, FollowUp};
+pub use mode::RunMode;
 pub use operator::{
     AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
     RetryOutcome, SendDetails, SendFilter, SendRow, Stats,
@@ -157,6 +163,8 @@ pub enum AttemptOutcome {
     Throttled,
     Failed,
     Unauthorized,
+    /// A 3xx: not followed, so Bird never saw the message.
+    Redirected,
     Expired,
     Interrupted,
 }
@@ -219,10 +227,12 @@ pub enum StoreError {
         "the disk holding the database failed ({0}); nothing of this write was kept: check the disk and the kernel log"
     )]
     Io(String),
+    #[error("the database is busy or locked by another connection ({0}); msgspool retries")]
+    Busy(String),
+    #[error("the database refused a value ({0}); this write cannot succeed as it is")]
+    Constraint(String),
     #[error("database error: {0}")]
     Sqlite(String),
-    #[error("the database refused the row ({0})")]
-    Refused(String),
     #[error("send {0} is not in the database (was it deleted by hand?)")]
     NoSuchSend(i64),
     #[error("job {0:?} is not in the database")]
@@ -247,10 +257,40 @@ pub enum StoreError {
     WriterGone,
 }
 
+/// What a caller can do about a [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Waiting can fix it (a lock, a full disk, an I/O hiccup): retry with backoff.
+    Transient,
+    /// The same write fails again (a constraint, a bad value, a row gone): give up on it.
+    Permanent,
+    /// The store cannot work at all any more (the writer thread died): exit, so that
+    /// systemd restarts msgspool.
+    Fatal,
+}
+
 impl StoreError {
     /// Whether this is a disk error that ends a whole batch (full disk or I/O failure).
     fn is_disk(&self) -> bool {
         matches!(self, StoreError::Full(_) | StoreError::Io(_))
+    }
+
+    /// Retry, give up, or exit: decided here, in one match without a catch-all arm.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            StoreError::Busy(_) | StoreError::Full(_) | StoreError::Io(_) => ErrorClass::Transient,
+            StoreError::Constraint(_)
+            | StoreError::BadValue { .. }
+            | StoreError::NoSuchSend(_)
+            | StoreError::NoSuchJob(_)
+            | StoreError::Sqlite(_)
+            | StoreError::ReadOnly
+            | StoreError::Open { .. }
+            | StoreError::Migrate { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::NotMigrated { .. } => ErrorClass::Permanent,
+            StoreError::WriterGone => ErrorClass::Fatal,
+        }
     }
 }
 
@@ -259,8 +299,10 @@ impl From<rusqlite::Error> for StoreError {
         match e.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => StoreError::Full(e.to_string()),
             Some(ErrorCode::SystemIoFailure) => StoreError::Io(e.to_string()),
-            // A CHECK, NOT NULL or trigger refusal: about the row, not the database.
-            Some(ErrorCode::ConstraintViolation) => StoreError::Refused(e.to_string()),
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StoreError::Busy(e.to_string())
+            }
+            Some(ErrorCode::ConstraintViolation) => StoreError::Constraint(e.to_string()),
             _ => StoreError::Sqlite(e.to_string()),
         }
     }
@@ -432,9 +474,21 @@ impl Store {
         attempt: AttemptRecord,
         next: SendUpdate,
     ) -> Result<(), StoreError> {
+        self.record_outcome_then(send_id, attempt, next, None).await
+    }
+
+    /// [`Store::record_outcome`], and when the send ends, a cron job's `follow` (its next
+    /// occurrence, the end of its schedule, or `broken`) in the same transaction.
+    pub async fn record_outcome_then(
+        &self,
+        send_id: i64,
+        attempt: AttemptRecord,
+        next: SendUpdate,
+        follow: Option<FollowUp>,
+    ) -> Result<(), StoreError> {
         self.inner
             .writer
-            .call(move |conn| ops::record_outcome(conn, send_id, &attempt, &next))
+            .call(move |conn| ops::record_outcome(conn, send_id, &attempt, &next, follow.as_ref()))
             .await
     }
 
@@ -447,8 +501,8 @@ impl Store {
             .await
     }
 
-    /// Puts claimed sends back to `scheduled` without counting an attempt (shutdown, a
-    /// paused dispatcher). Sends no longer `sending` are left alone.
+    /// Puts claimed sends back to `scheduled` without counting an attempt, with an
+    /// `interrupted` attempt row each (shutdown). Sends no longer `sending` are left alone.
     pub async fn requeue(&self, send_ids: Vec<i64>, now: DateTime<Utc>) -> Result<(), StoreError> {
         self.inner
             .writer

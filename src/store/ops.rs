@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::queries::{self, SendState};
+use super::repair;
 use super::{
     AcceptOutcome, AttemptOutcome, AttemptRecord, ClaimedSend, NewJob, NewSend, SendUpdate,
     StoreError,
@@ -47,13 +48,19 @@ pub(super) fn accept_job(
     if let Some(reason) = replace_conflict(conn, job, &stored_state)? {
         return Ok(AcceptOutcome::Conflict { reason });
     }
-    let canceled = queries::delete_scheduled_sends(conn, &job.id)?;
+    // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
+    // for an occurrence the new content has again takes that content in place.
+    let removed = repair::delete_untried_scheduled_sends(conn, &job.id)?;
+    let kept = repair::mark_tried_scheduled_replaced(conn, &job.id, now)?;
+    let canceled = removed + kept;
     queries::upsert_job(conn, job, state, now)?;
     for send in &job.sends {
-        queries::insert_send(conn, &job.id, send, now)?;
+        if repair::revive_replaced(conn, &job.id, send, now)? == 0 {
+            queries::insert_send(conn, &job.id, send, now)?;
+        }
     }
     let detail = format!(
-        "new content (sha256 {} replaces {}) from {}: {canceled} pending send(s) removed, {} scheduled",
+        "new content (sha256 {} replaces {}) from {}: {canceled} pending send(s) replaced ({kept} kept as replaced with their attempts), {} scheduled",
         short_hash(&job.sha256),
         short_hash(&stored_sha256),
         job.source_name,
@@ -88,6 +95,7 @@ fn replace_conflict(
     for send in &job.sends {
         if let Some(state) = queries::occurrence_state(conn, id, send.occurrence)?
             && state != SendState::Scheduled.as_str()
+            && state != SendState::Replaced.as_str()
         {
             return Ok(Some(format!(
                 "job {id} already has a {state} send for {}; give the new job a new id",
@@ -109,19 +117,39 @@ pub(super) fn claim_due(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<ClaimedSend>, StoreError> {
-    let due = queries::due_sends(conn, now, limit)?;
-    for send in &due {
-        queries::mark_sending(conn, send.send_id, now)?;
+    let mut claimed = Vec::new();
+    for row in queries::due_sends(conn, now, limit)? {
+        match row {
+            Ok(send) => {
+                queries::mark_sending(conn, send.send_id, now)?;
+                claimed.push(send);
+            }
+            Err((send_id, error)) => {
+                // One bad row must not stop every claim: that send ends failed, loudly.
+                let reason = error.to_string();
+                tracing::error!(send = send_id, %reason, "a send's row cannot be read: it is failed (unreadable row), the others go on");
+                if repair::quarantine(conn, send_id, &reason, now)? > 0 {
+                    let detail = format!("send {send_id} failed: unreadable row: {reason}");
+                    let job = repair::job_of_send(conn, send_id)?;
+                    queries::insert_event(conn, now, "quarantined", job.as_deref(), &detail)?;
+                    if let Some(job) = job {
+                        on_send_finished(conn, &job, now)?;
+                    }
+                }
+            }
+        }
     }
-    Ok(due)
+    Ok(claimed)
 }
 
-/// Records an attempt and moves the send to where `next` says.
+/// Records an attempt and moves the send to where `next` says; when that ends the send,
+/// a cron job's `follow` (its next occurrence) is applied in the same transaction.
 pub(super) fn record_outcome(
     conn: &Connection,
     send_id: i64,
     attempt: &AttemptRecord,
     next: &SendUpdate,
+    follow: Option<&super::FollowUp>,
 ) -> Result<(), StoreError> {
     let Some((job_id, state)) = queries::send_job_and_state(conn, send_id)? else {
         return Err(StoreError::NoSuchSend(send_id));
@@ -176,6 +204,21 @@ pub(super) fn record_outcome(
         ),
     };
     if changed == 0 {
+        if let SendUpdate::Sent {
+            bird_message_id,
+            bird_status,
+            ..
+        } = next
+        {
+            repair::note_late_acceptance(conn, send_id, bird_message_id, bird_status)?;
+            tracing::warn!(
+                send_id,
+                state,
+                bird_id = %bird_message_id,
+                "Bird accepted a send that was {state} while its request was in flight; it stays {state}, Bird's id is kept"
+            );
+            return Ok(());
+        }
         tracing::warn!(
             send_id,
             state,
@@ -184,6 +227,9 @@ pub(super) fn record_outcome(
         return Ok(());
     }
     if let Some(at) = finished_at {
+        if let Some(follow) = follow {
+            super::cron::apply(conn, &job_id, follow, at)?;
+        }
         on_send_finished(conn, &job_id, at)?;
     }
     Ok(())
@@ -200,6 +246,7 @@ fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
         AttemptOutcome::Sent | AttemptOutcome::Retry | AttemptOutcome::Failed => true,
         AttemptOutcome::Throttled
         | AttemptOutcome::Unauthorized
+        | AttemptOutcome::Redirected
         | AttemptOutcome::Expired
         | AttemptOutcome::Interrupted => false,
     }
@@ -264,16 +311,36 @@ pub(super) fn recover_interrupted(
     Ok(interrupted.len())
 }
 
-/// Puts claimed sends back to `scheduled` as they were due, counting nothing.
+/// Puts claimed sends back to `scheduled` as they were due, counting nothing, each with an
+/// `interrupted` attempt row saying the daemon stopped before its request finished.
 pub(super) fn requeue(
     conn: &Connection,
     send_ids: &[i64],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for &send_id in send_ids {
-        queries::unclaim(conn, send_id, None, now)?;
+        if queries::unclaim(conn, send_id, None, now)? == 0 {
+            continue;
+        }
+        let attempt = AttemptRecord {
+            started: now,
+            finished: now,
+            http_status: None,
+            outcome: AttemptOutcome::Interrupted,
+            error: Some(
+                "msgspool was stopping: this send's request was not made or did not finish \
+                 within shutdown_grace; it goes out after the restart"
+                    .to_owned(),
+            ),
+        };
+        queries::insert_attempt(conn, send_id, &attempt)?;
     }
     Ok(())
+}
+
+/// The state of one send, if it exists.
+pub(super) fn send_state(conn: &Connection, send_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(queries::send_job_and_state(conn, send_id)?.map(|(_, state)| state))
 }
 
 /// The number of sends in every state, zero for the states no send is in.

@@ -22,17 +22,20 @@ pub enum SendState {
     Failed,
     Expired,
     Canceled,
+    /// New content for its job replaced it before it was sent; its attempts are kept.
+    Replaced,
 }
 
 impl SendState {
     /// Every state, in the order a send moves through them.
-    pub const ALL: [SendState; 6] = [
+    pub const ALL: [SendState; 7] = [
         SendState::Scheduled,
         SendState::Sending,
         SendState::Sent,
         SendState::Failed,
         SendState::Expired,
         SendState::Canceled,
+        SendState::Replaced,
     ];
 
     /// The lower-case word stored in the database.
@@ -44,6 +47,7 @@ impl SendState {
             SendState::Failed => "failed",
             SendState::Expired => "expired",
             SendState::Canceled => "canceled",
+            SendState::Replaced => "replaced",
         }
     }
 
@@ -74,6 +78,7 @@ impl AttemptOutcome {
             AttemptOutcome::Throttled => "throttled",
             AttemptOutcome::Failed => "failed",
             AttemptOutcome::Unauthorized => "unauthorized",
+            AttemptOutcome::Redirected => "redirected",
             AttemptOutcome::Expired => "expired",
             AttemptOutcome::Interrupted => "interrupted",
         }
@@ -181,13 +186,6 @@ pub(super) fn occurrence_state(
         .optional()?)
 }
 
-/// Deletes a job's scheduled sends (their attempts go with them); returns how many.
-pub(super) fn delete_scheduled_sends(conn: &Connection, job_id: &str) -> Result<usize, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("DELETE FROM sends WHERE job_id = ?1 AND state = 'scheduled'")?;
-    Ok(stmt.execute([job_id])?)
-}
-
 /// Whether a job still has sends scheduled or being sent.
 pub(super) fn job_has_open_sends(conn: &Connection, job_id: &str) -> Result<bool, StoreError> {
     let mut stmt = conn.prepare_cached(
@@ -272,12 +270,17 @@ pub(super) fn earliest_next_attempt(
         .transpose()
 }
 
-/// Scheduled sends whose next attempt is at or before `now`, oldest first, at most `limit`.
+/// A due send as read: claimable, or the id of a row that cannot be read and why.
+pub(super) type DueSend = Result<ClaimedSend, (i64, StoreError)>;
+
+/// Scheduled sends whose next attempt is at or before `now`, oldest first, at most `limit`;
+/// a row that cannot be read (a bad timestamp, attempts beyond u32, a wrong type written
+/// with sqlite3) comes back as its id and the error, so the others can still go.
 pub(super) fn due_sends(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<ClaimedSend>, StoreError> {
+) -> Result<Vec<DueSend>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.job_id, j.channel, s.payload, s.reference, s.due_at, s.expires_at,
                 s.attempts, s.occurrence_at, j.kind = 'cron'
@@ -288,39 +291,49 @@ pub(super) fn due_sends(
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt.query_map(params![utc_text(now), limit], |row| {
-        Ok(DueRow {
-            send_id: row.get(0)?,
-            job_id: row.get(1)?,
-            channel: row.get(2)?,
-            payload: row.get(3)?,
-            reference: row.get(4)?,
-            due_at: row.get(5)?,
-            expires_at: row.get(6)?,
-            attempts: row.get(7)?,
-            occurrence_at: row.get(8)?,
-            recurring: row.get(9)?,
-        })
+        let send_id: i64 = row.get(0)?;
+        let read = || -> rusqlite::Result<DueRow> {
+            Ok(DueRow {
+                send_id,
+                job_id: row.get(1)?,
+                channel: row.get(2)?,
+                payload: row.get(3)?,
+                reference: row.get(4)?,
+                due_at: row.get(5)?,
+                expires_at: row.get(6)?,
+                attempts: row.get(7)?,
+                occurrence_at: row.get(8)?,
+                recurring: row.get(9)?,
+            })
+        };
+        Ok(read().map_err(|e| (send_id, StoreError::from(e))))
     })?;
     let mut sends = Vec::new();
     for row in rows {
-        let row = row?;
-        sends.push(ClaimedSend {
-            send_id: row.send_id,
-            job_id: row.job_id,
-            channel: row.channel,
-            payload: row.payload,
-            reference: row.reference,
-            due: instant("sends.due_at", &row.due_at)?,
-            occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
-            recurring: row.recurring,
-            expires: instant("sends.expires_at", &row.expires_at)?,
-            attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
-                column: "sends.attempts",
-                value: row.attempts.to_string(),
-            })?,
-        });
+        sends.push(row?.and_then(|row| {
+            let id = row.send_id;
+            parse_due(row).map_err(|e| (id, e))
+        }));
     }
     Ok(sends)
+}
+
+fn parse_due(row: DueRow) -> Result<ClaimedSend, StoreError> {
+    Ok(ClaimedSend {
+        send_id: row.send_id,
+        job_id: row.job_id,
+        channel: row.channel,
+        payload: row.payload,
+        reference: row.reference,
+        due: instant("sends.due_at", &row.due_at)?,
+        occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
+        recurring: row.recurring,
+        expires: instant("sends.expires_at", &row.expires_at)?,
+        attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
+            column: "sends.attempts",
+            value: row.attempts.to_string(),
+        })?,
+    })
 }
 
 /// One row of [`due_sends`] as stored, before its times are parsed.
@@ -382,8 +395,9 @@ pub(super) fn insert_attempt(
     Ok(())
 }
 
-/// Marks a send sent with Bird's message id and status (unless it is already sent: the
-/// message went out, whatever happened to the row meanwhile).
+/// Marks a send sent with Bird's message id (NULL when Bird gave none: `unconfirmed`) and
+/// status, unless it is already sent or an operator canceled it (or new content replaced
+/// it) meanwhile: those words stand, and only the attempt row tells of the late answer.
 pub(super) fn mark_sent(
     conn: &Connection,
     send_id: i64,
@@ -396,11 +410,11 @@ pub(super) fn mark_sent(
         "UPDATE sends SET state = 'sent', bird_message_id = ?2, bird_status = ?3,
                           attempts = attempts + ?4, next_attempt_at = NULL,
                           finished_at = ?5, updated_at = ?5
-         WHERE id = ?1 AND state <> 'sent'",
+         WHERE id = ?1 AND state NOT IN ('sent', 'canceled', 'replaced')",
     )?;
     Ok(stmt.execute(params![
         send_id,
-        bird_message_id,
+        (!bird_message_id.is_empty()).then_some(bird_message_id),
         bird_status,
         i64::from(counted),
         utc_text(at)

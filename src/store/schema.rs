@@ -20,6 +20,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::StoreError;
+
+mod v2;
 use crate::timefmt::utc_text;
 
 /// One step of the schema's history.
@@ -27,14 +29,42 @@ struct Migration {
     version: i64,
     description: &'static str,
     sql: &'static str,
+    /// Widens CHECK constraints in place (SQLite's documented `writable_schema` procedure
+    /// for a change that leaves every stored row valid): `(table, old text, new text)`.
+    widen: &'static [(&'static str, &'static str, &'static str)],
 }
 
 /// Every migration, in order; `version` counts up from 1 without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
-    sql: V1_INITIAL,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
+        sql: V1_INITIAL,
+        widen: &[],
+    },
+    Migration {
+        version: 2,
+        description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced; attempts may be redirected",
+        sql: v2::V2_FAULTS,
+        widen: &[
+            (
+                "jobs",
+                "CHECK (state IN ('active', 'finished', 'canceled'))",
+                "CHECK (state IN ('active', 'finished', 'canceled', 'broken'))",
+            ),
+            (
+                "sends",
+                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled'))",
+                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled', 'replaced'))",
+            ),
+            (
+                "attempts",
+                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'expired', 'interrupted')",
+                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
+            ),
+        ],
+    },
+];
 
 /// The newest schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -157,12 +187,38 @@ WHERE a.started_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')
 ORDER BY a.started_at DESC, a.id DESC;
 ";
 
+/// Creates the database file readable by its owner only (it holds phone numbers and
+/// texts); under systemd (`INVOCATION_ID` set) group-readable too, for operators in group
+/// msgspool, with the unit's UMask on top. SQLite gives `-wal` and `-shm` the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mode = if std::env::var_os("INVOCATION_ID").is_some() {
+        0o640
+    } else {
+        0o600
+    };
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Opens the read-write connection (creating the file) with msgspool's pragmas.
 pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let open_error = |e: rusqlite::Error| StoreError::Open {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
+    create_private(path).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -280,6 +336,7 @@ pub(super) fn migrate(
     for step in MIGRATIONS.iter().filter(|m| m.version > found) {
         tx.execute_batch(step.sql)
             .map_err(migrate_error(step.version))?;
+        v2::widen_checks(&tx, step.widen).map_err(migrate_error(step.version))?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at, applied_by, description)
              VALUES (?1, ?2, ?3, ?4)",

@@ -83,21 +83,34 @@ enum Message {
 /// The sending side of the writer's queue; `None` for a store opened read-only.
 pub(super) struct Writer {
     queue: Option<mpsc::Sender<Message>>,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub(super) fn spawn(conn: Connection, max_batch: usize) -> std::io::Result<Writer> {
         let (queue, inbox) = mpsc::channel();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("msgspool-writer".to_owned())
             .spawn(move || run(&conn, &inbox, max_batch.max(1)))?;
-        Ok(Writer { queue: Some(queue) })
+        Ok(Writer {
+            queue: Some(queue),
+            thread: Some(thread),
+        })
     }
 
     /// A writer for a read-only store: every write is answered with [`StoreError::ReadOnly`].
     pub(super) fn disabled() -> Writer {
-        Writer { queue: None }
+        Writer {
+            queue: None,
+            thread: None,
+        }
+    }
+
+    /// Whether the thread still runs (it ends only when every store handle is gone, or
+    /// when it panicked); a read-only store has none and counts as alive.
+    pub(super) fn alive(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| !t.is_finished())
     }
 
     /// Runs `work` in the next group commit and returns its result once committed.

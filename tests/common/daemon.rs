@@ -21,6 +21,9 @@ pub struct Daemon {
     pub extra_config: String,
     /// Extra environment variables for every (re)start, set after the helper's own.
     pub env: Vec<(String, String)>,
+    /// Environment variables removed at every (re)start (e.g. `MSGSPOOL_ACCESS_KEY`, to
+    /// make the daemon read `access_key_file`).
+    pub unset: Vec<String>,
 }
 
 impl Daemon {
@@ -35,6 +38,21 @@ impl Daemon {
         Self::start_full(fake, extra, max_in_flight, &[])
     }
 
+    /// [`Daemon::start_tuned`] with extra environment variables.
+    pub fn start_tuned_env(
+        fake: &FakeBird,
+        extra: &str,
+        max_in_flight: usize,
+        env: &[(&str, &str)],
+    ) -> Daemon {
+        Self::start_all(fake, extra, max_in_flight, 0, env)
+    }
+
+    /// As [`Daemon::start`], with `[bird] rate_limit` POSTs per second (0: unlimited).
+    pub fn start_rated(fake: &FakeBird, extra: &str, rate_limit: u32) -> Daemon {
+        Self::start_all(fake, extra, 32, rate_limit, &[])
+    }
+
     /// As [`Daemon::start`], with extra environment variables (e.g. `NOTIFY_SOCKET`,
     /// `WATCHDOG_USEC`, which the helper otherwise removes), kept for restarts too.
     pub fn start_with_env(fake: &FakeBird, extra: &str, env: &[(&str, &str)]) -> Daemon {
@@ -47,17 +65,53 @@ impl Daemon {
         max_in_flight: usize,
         env: &[(&str, &str)],
     ) -> Daemon {
+        Self::start_all(fake, extra, max_in_flight, 0, env)
+    }
+
+    /// Every knob: the config text is [`Daemon::config_text`].
+    pub fn start_all(
+        fake: &FakeBird,
+        extra: &str,
+        max_in_flight: usize,
+        rate_limit: u32,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
-        let cfg = fake.config();
         let spool = dir.path().join("spool");
         std::fs::create_dir_all(&spool).expect("spool");
+        let text = Self::config_text(fake, dir.path(), extra, max_in_flight, rate_limit);
+        std::fs::write(dir.path().join("config.toml"), text).expect("config");
+        let mut d = Daemon {
+            dir,
+            child: None,
+            extra_config: extra.to_owned(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            unset: Vec::new(),
+        };
+        d.spawn();
+        d
+    }
+
+    /// The config the helper writes for `fake` in `dir` (rewrite it and SIGHUP to reload).
+    pub fn config_text(
+        fake: &FakeBird,
+        dir: &Path,
+        extra: &str,
+        max_in_flight: usize,
+        rate_limit: u32,
+    ) -> String {
+        let cfg = fake.config();
         let has = |table: &str| extra.contains(&format!("[{table}]"));
         let mut text = format!(
-            "spool = {:?}\ndatabase = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = 0\nmax_in_flight = {}\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n",
-            spool,
-            dir.path().join("msgspool.db"),
+            "spool = {:?}\ndatabase = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = {}\nmax_in_flight = {}\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n",
+            dir.join("spool"),
+            dir.join("msgspool.db"),
             fake.base_url(),
             cfg.workspace_id,
+            rate_limit,
             max_in_flight,
             cfg.channel_id,
         );
@@ -68,18 +122,7 @@ impl Daemon {
             text.push_str("[retry]\nmax_attempts = 5\ninitial = \"100ms\"\nmax = \"500ms\"\n\n");
         }
         text.push_str(extra);
-        std::fs::write(dir.path().join("config.toml"), text).expect("config");
-        let mut d = Daemon {
-            dir,
-            child: None,
-            extra_config: extra.to_owned(),
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        };
-        d.spawn();
-        d
+        text
     }
 
     /// Starts (or restarts) the daemon process on the same folder.
@@ -99,6 +142,7 @@ impl Daemon {
             .env_remove("WATCHDOG_USEC")
             .env_remove("WATCHDOG_PID")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_clear_some(&self.unset)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -202,6 +246,20 @@ impl Drop for Daemon {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// `Command::env_remove` for several names.
+trait EnvClearSome {
+    fn env_clear_some(&mut self, names: &[String]) -> &mut Self;
+}
+
+impl EnvClearSome for Command {
+    fn env_clear_some(&mut self, names: &[String]) -> &mut Self {
+        for name in names {
+            self.env_remove(name);
+        }
+        self
     }
 }
 

@@ -89,6 +89,15 @@ pub enum Fault {
     Slow(Duration),
     /// Read the request, then close the connection without writing any answer.
     Drop,
+    /// A redirect (301, 302, 307, 308) to `location`, as a misconfigured proxy answers.
+    Redirect { status: u16, location: String },
+    /// This status with an HTML page for a body (a captive portal's 200, say).
+    Html(u16),
+    /// 429 with this exact `Retry-After` header text (huge, zero, an HTTP-date, junk).
+    TooManyRequestsRaw(String),
+    /// Take the message (recorded as accepted, 202) and then close the connection without
+    /// answering: the client cannot know it was accepted.
+    AcceptThenDrop,
 }
 
 /// One request as the fake saw it.
@@ -104,8 +113,11 @@ pub struct Recorded {
     pub authorization: Option<String>,
     /// The request body; `Value::Null` when empty or not JSON.
     pub body: Value,
-    /// The status answered; `None` when the connection was dropped ([`Fault::Drop`]).
+    /// The status answered; `None` when the connection was dropped ([`Fault::Drop`]);
+    /// 202 for [`Fault::AcceptThenDrop`], whose answer never left.
     pub status: Option<u16>,
+    /// True when the connection was closed instead of answering ([`Fault::AcceptThenDrop`]).
+    pub dropped_after_accept: bool,
     /// The JSON answered; `Value::Null` when dropped.
     pub response: Value,
 }
@@ -258,6 +270,11 @@ impl FakeBird {
             );
         }
         self.shared.control().faults.push_back(fault);
+    }
+
+    /// Drops every fault not consumed yet.
+    pub fn clear_faults(&self) {
+        self.shared.control().faults.clear();
     }
 
     /// Faults pushed but not consumed yet.
@@ -485,12 +502,18 @@ impl Route {
 enum Outcome {
     Answer(Answer),
     Drop,
+    /// Accepted with this message, then the connection is dropped.
+    AcceptThenDrop(Value),
 }
 
 struct Answer {
     status: u16,
     body: Value,
     retry_after: Option<u64>,
+    /// Extra headers, e.g. `Location` or a raw `Retry-After`.
+    headers: Vec<(header::HeaderName, String)>,
+    /// Answer this text as `text/html` instead of `body` as JSON.
+    html: Option<String>,
 }
 
 impl Answer {
@@ -499,6 +522,8 @@ impl Answer {
             status,
             body,
             retry_after: None,
+            headers: Vec::new(),
+            html: None,
         })
     }
 }
@@ -554,6 +579,7 @@ async fn handle(
     let (status, response) = match &outcome {
         Outcome::Answer(a) => (Some(a.status), a.body.clone()),
         Outcome::Drop => (None, Value::Null),
+        Outcome::AcceptThenDrop(message) => (Some(202), message.clone()),
     };
     shared.record(Recorded {
         seq,
@@ -565,10 +591,11 @@ async fn handle(
         body,
         status,
         response,
+        dropped_after_accept: matches!(outcome, Outcome::AcceptThenDrop(_)),
     });
     match outcome {
         Outcome::Answer(answer) => into_response(answer),
-        Outcome::Drop => {
+        Outcome::Drop | Outcome::AcceptThenDrop(_) => {
             // Hyper's next write on this connection fails, so it closes the socket without
             // writing this (or any) response.
             connection.drop_now();
@@ -625,7 +652,41 @@ fn decide(
                 status: 429,
                 body: error_body("TooManyRequests", "rate limit exceeded", None),
                 retry_after,
+                headers: Vec::new(),
+                html: None,
             });
+        }
+        Some(Fault::TooManyRequestsRaw(text)) => {
+            return Outcome::Answer(Answer {
+                status: 429,
+                body: error_body("TooManyRequests", "rate limit exceeded", None),
+                retry_after: None,
+                headers: vec![(header::RETRY_AFTER, text)],
+                html: None,
+            });
+        }
+        Some(Fault::Redirect { status, location }) => {
+            return Outcome::Answer(Answer {
+                status,
+                body: Value::Null,
+                retry_after: None,
+                headers: vec![(header::LOCATION, location)],
+                html: Some(String::new()),
+            });
+        }
+        Some(Fault::Html(status)) => {
+            return Outcome::Answer(Answer {
+                status,
+                body: Value::Null,
+                retry_after: None,
+                headers: Vec::new(),
+                html: Some("<!doctype html><html><body><h1>Welcome</h1></body></html>".to_owned()),
+            });
+        }
+        Some(Fault::AcceptThenDrop) => {
+            if let (Route::Messages { .. }, None) = (route, &body_errors) {
+                return Outcome::AcceptThenDrop(accepted_message(shared, body));
+            }
         }
         Some(Fault::Drop) => return Outcome::Drop,
         Some(Fault::Slow(extra)) => *delay += extra,
@@ -813,11 +874,19 @@ fn accepted_message(shared: &Shared, request: &Value) -> Value {
 
 fn into_response(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, axum::Json(answer.body)).into_response();
+    let mut response = match answer.html {
+        Some(page) => (status, axum::response::Html(page)).into_response(),
+        None => (status, axum::Json(answer.body)).into_response(),
+    };
     if let Some(seconds) = answer.retry_after {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
     }
     response
 }

@@ -7,9 +7,10 @@
 //! Guarantees: a read answers from one snapshot (one read transaction), so a send and its
 //! attempts agree. A cancel takes only sends still `scheduled` or `sending`; the daemon
 //! claims only `scheduled` sends, so once the cancel is committed it never starts them. A
-//! send canceled while its request is in flight ends `sent` if Bird accepts that request
-//! (the dispatcher records a success whatever the state) and is never put back to
-//! `scheduled` (a retry, failure or expiry is recorded only for a send still `sending`).
+//! send canceled while its request is in flight stays `canceled` whatever Bird answers (if
+//! Bird accepted it, its message id and status are kept on the row, and the attempt says
+//! so) and is never put back to `scheduled` (a retry, failure or expiry is recorded only
+//! for a send still `sending`).
 //! A retry takes only `failed` and `expired` sends, never schedules one whose expiry has
 //! passed, nor one of a canceled job. Recurring (`cron`) jobs get their next occurrence
 //! from dispatch when one ends, so their single occurrences are neither canceled (that
@@ -189,7 +190,7 @@ pub(super) fn cancel_send(
         SendState::Scheduled => (vec![send_id], vec![]),
         SendState::Sending => (vec![], vec![send_id]),
         SendState::Canceled => return Ok(CancelOutcome::AlreadyCanceled { job_id }),
-        SendState::Sent | SendState::Failed | SendState::Expired => {
+        SendState::Sent | SendState::Failed | SendState::Expired | SendState::Replaced => {
             return Ok(CancelOutcome::AlreadyEnded {
                 job_id,
                 state: state.as_str(),
@@ -222,8 +223,8 @@ fn in_flight_note(in_flight: &[i64]) -> String {
         return String::new();
     }
     format!(
-        "; {} send(s) had a request in flight ({in_flight:?}): they end sent if Bird accepts it, \
-         and are not tried again otherwise",
+        "; {} send(s) had a request in flight ({in_flight:?}): they stay canceled (Bird's id \
+         is kept if it accepts the request) and are never tried again",
         in_flight.len()
     )
 }

@@ -83,7 +83,7 @@ pub(super) fn send_by_id(conn: &Connection, send_id: i64) -> Result<Option<SendR
 pub(super) fn job_by_id(conn: &Connection, job_id: &str) -> Result<Option<JobRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, channel, kind, cron, timezone, until_at, source_name, source_text, sha256,
-                state, created_at, updated_at
+                state, created_at, updated_at, broken_reason
          FROM jobs WHERE id = ?1",
     )?;
     stmt.query_row([job_id], StoredJob::read)
@@ -359,6 +359,7 @@ struct StoredJob {
     state: String,
     created_at: String,
     updated_at: String,
+    broken_reason: Option<String>,
 }
 
 impl StoredJob {
@@ -376,6 +377,7 @@ impl StoredJob {
             state: row.get(9)?,
             created_at: row.get(10)?,
             updated_at: row.get(11)?,
+            broken_reason: row.get(12)?,
         })
     }
 
@@ -397,6 +399,7 @@ impl StoredJob {
             state: word("jobs.state", self.state, JobState::from_word)?,
             created_at: instant("jobs.created_at", &self.created_at)?,
             updated_at: instant("jobs.updated_at", &self.updated_at)?,
+            broken_reason: self.broken_reason,
         })
     }
 }
@@ -455,6 +458,7 @@ fn attempt_outcome(word: &str) -> Option<AttemptOutcome> {
         AttemptOutcome::Throttled,
         AttemptOutcome::Failed,
         AttemptOutcome::Unauthorized,
+        AttemptOutcome::Redirected,
         AttemptOutcome::Expired,
         AttemptOutcome::Interrupted,
     ]

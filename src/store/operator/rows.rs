@@ -15,6 +15,9 @@ pub enum JobState {
     Finished,
     /// An operator canceled it; it sends nothing more.
     Canceled,
+    /// A recurring job that no longer passes the rules under the current config; it sends
+    /// nothing until a reload makes it valid again (`broken_reason` says why).
+    Broken,
 }
 
 impl JobState {
@@ -24,14 +27,20 @@ impl JobState {
             JobState::Active => "active",
             JobState::Finished => "finished",
             JobState::Canceled => "canceled",
+            JobState::Broken => "broken",
         }
     }
 
     /// The state a stored word names, if it names one.
     pub fn from_word(word: &str) -> Option<JobState> {
-        [JobState::Active, JobState::Finished, JobState::Canceled]
-            .into_iter()
-            .find(|state| state.as_str() == word)
+        [
+            JobState::Active,
+            JobState::Finished,
+            JobState::Canceled,
+            JobState::Broken,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == word)
     }
 }
 
@@ -50,6 +59,8 @@ pub struct JobRow {
     pub state: JobState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Why a `broken` job no longer passes the rules.
+    pub broken_reason: Option<String>,
 }
 
 /// One row of `sends`, with its job's channel.

@@ -162,7 +162,7 @@ async fn accept_jobs_answers_each_job_and_one_bad_job_does_not_sink_the_others()
     assert_eq!(results.len(), 3);
     assert_eq!(results[0], Ok(AcceptOutcome::Inserted));
     assert!(
-        matches!(&results[1], Err(StoreError::Refused(m)) if m.contains("CHECK")),
+        matches!(&results[1], Err(StoreError::Constraint(m)) if m.contains("CHECK")),
         "{:?}",
         results[1]
     );
@@ -195,4 +195,66 @@ async fn a_rejection_is_recorded_with_file_time_and_error() {
         db.text("SELECT file_name || ' ' || rejected_at || ' ' || error FROM rejections"),
         "bad.toml 2026-03-01T10:00:00.000Z line 3: unknown key `recevier`"
     );
+}
+
+#[tokio::test]
+async fn replacing_a_job_keeps_the_attempts_of_its_tried_sends() {
+    use crate::store::{AttemptOutcome, AttemptRecord, SendUpdate};
+    let db = open_db();
+    let (t1, t2) = (now(), now() + Duration::hours(1));
+    db.store
+        .accept_job(job("order-1", "v1", &[t1, t2]), now())
+        .await
+        .unwrap();
+    // The first send was tried once (a 503) and waits for its retry.
+    let claimed = db.store.claim_due(now(), 1).await.unwrap();
+    let attempt = AttemptRecord {
+        started: now(),
+        finished: now(),
+        http_status: Some(503),
+        outcome: AttemptOutcome::Retry,
+        error: Some("503".to_owned()),
+    };
+    let retry = SendUpdate::Retry {
+        next_attempt: now() + Duration::minutes(1),
+        count_attempt: true,
+        error: "503".to_owned(),
+    };
+    db.store
+        .record_outcome(claimed[0].send_id, attempt, retry)
+        .await
+        .unwrap();
+    // v2 keeps t1's occurrence and drops t2's; a third occurrence is new.
+    let t3 = now() + Duration::hours(2);
+    let outcome = db
+        .store
+        .accept_job(job("order-1", "v2", &[t1, t3]), now())
+        .await
+        .unwrap();
+    assert_eq!(outcome, AcceptOutcome::Replaced { canceled: 2 });
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM attempts"),
+        1,
+        "the attempt was kept"
+    );
+    assert_eq!(
+        db.text(&format!(
+            "SELECT state || ' ' || attempts FROM sends WHERE id = {}",
+            claimed[0].send_id
+        )),
+        "scheduled 0",
+        "the tried send of a kept occurrence takes the new content, its attempt stays attached"
+    );
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM sends WHERE state = 'scheduled'"),
+        2
+    );
+    // Re-dropping v1 again brings a replaced occurrence back without a conflict.
+    assert!(matches!(
+        db.store
+            .accept_job(job("order-1", "v3", &[t1]), now())
+            .await
+            .unwrap(),
+        AcceptOutcome::Replaced { .. }
+    ));
 }

@@ -318,7 +318,7 @@ async fn recover_interrupted_schedules_sending_sends_again_with_an_interrupted_a
 }
 
 #[tokio::test]
-async fn requeue_puts_claimed_sends_back_as_they_were_due_without_an_attempt() {
+async fn requeue_puts_claimed_sends_back_as_they_were_due_with_an_uncounted_interrupted_attempt() {
     let db = open_db();
     let send = claimed_send(&db, "a").await;
     db.store
@@ -327,7 +327,10 @@ async fn requeue_puts_claimed_sends_back_as_they_were_due_without_an_attempt() {
         .unwrap();
     assert_eq!(send_state(&db, send.send_id), "scheduled");
     assert_eq!(db.store.next_due().await.unwrap(), Some(now()));
-    assert_eq!(db.number("SELECT COUNT(*) FROM attempts"), 0);
+    assert_eq!(
+        db.text("SELECT group_concat(outcome) FROM attempts"),
+        "interrupted"
+    );
     assert_eq!(attempts_of(&db, send.send_id), 0);
 }
 
@@ -344,6 +347,7 @@ async fn send_states_counts_every_state_including_empty_ones() {
         ("canceled", 0),
         ("expired", 0),
         ("failed", 0),
+        ("replaced", 0),
         ("scheduled", 1),
         ("sending", 1),
         ("sent", 0),
@@ -394,4 +398,31 @@ async fn a_clock_jumping_back_re_sends_nothing_already_sent() {
             "a sent send was claimed again at now {step}"
         );
     }
+}
+
+#[tokio::test]
+async fn store_errors_are_classified_as_transient_permanent_or_fatal() {
+    use crate::store::ErrorClass;
+    let db = open_db();
+    db.store
+        .accept_job(job("a", "v1", &[now()]), now())
+        .await
+        .unwrap();
+    let holder = db.raw();
+    let constraint = holder
+        .execute("UPDATE sends SET state = 'pending'", [])
+        .unwrap_err();
+    assert_eq!(StoreError::from(constraint).class(), ErrorClass::Permanent);
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let other = db.raw();
+    other.busy_timeout(std::time::Duration::ZERO).unwrap();
+    let busy = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+    assert_eq!(StoreError::from(busy).class(), ErrorClass::Transient);
+    holder.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(StoreError::WriterGone.class(), ErrorClass::Fatal);
+    let bad = StoreError::BadValue {
+        column: "sends.due_at",
+        value: "x".into(),
+    };
+    assert_eq!(bad.class(), ErrorClass::Permanent);
 }

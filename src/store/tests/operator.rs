@@ -70,7 +70,8 @@ async fn canceling_a_job_cancels_its_scheduled_sends_and_nothing_is_claimed_afte
 }
 
 #[tokio::test]
-async fn a_send_in_flight_when_its_job_is_canceled_ends_sent_if_bird_accepts_it() {
+async fn a_send_in_flight_when_its_job_is_canceled_stays_canceled_keeping_birds_id_if_bird_accepts_it()
+ {
     let db = open_db();
     db.store
         .accept_job(job("a", "v1", &[now()]), now())
@@ -87,7 +88,11 @@ async fn a_send_in_flight_when_its_job_is_canceled_ends_sent_if_bird_accepts_it(
         at: now(),
     };
     record_outcome_of(&db, claimed[0].send_id, AttemptOutcome::Sent, sent).await;
-    assert_eq!(send_state(&db, claimed[0].send_id), "sent");
+    assert_eq!(send_state(&db, claimed[0].send_id), "canceled");
+    assert_eq!(
+        db.text("SELECT bird_message_id || ' ' || bird_status FROM sends"),
+        "m-1 accepted"
+    );
     assert_eq!(job_state(&db, "a"), "canceled");
 }
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::store::{AttemptOutcome, AttemptRecord, KNOWN_VERSION, SendUpdate, StoreError};
 
 #[tokio::test]
-async fn a_new_database_has_every_table_and_view_and_schema_version_one() {
+async fn a_new_database_has_every_table_and_view_and_the_latest_schema_version() {
     let db = open_db();
     let names: Vec<(String, String)> = {
         let conn = db.raw();
@@ -23,6 +23,7 @@ async fn a_new_database_has_every_table_and_view_and_schema_version_one() {
         ("table", "attempts"),
         ("table", "events"),
         ("table", "jobs"),
+        ("table", "meta"),
         ("table", "rejections"),
         ("table", "schema_version"),
         ("table", "sends"),
@@ -35,8 +36,8 @@ async fn a_new_database_has_every_table_and_view_and_schema_version_one() {
         .map(|(t, n)| (t.as_str(), n.as_str()))
         .collect();
     assert_eq!(names, expected);
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 1);
-    assert_eq!(KNOWN_VERSION, 1);
+    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 2);
+    assert_eq!(KNOWN_VERSION, 2);
 }
 
 #[tokio::test]
@@ -74,7 +75,7 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
         _dir,
     };
     assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 1);
-    assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 1);
+    assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 2);
 }
 
 #[tokio::test]
@@ -82,17 +83,58 @@ async fn opening_a_database_with_a_newer_schema_version_is_refused() {
     let db = open_db();
     db.raw()
         .execute_batch(
-            "INSERT INTO schema_version VALUES (2, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
+            "INSERT INTO schema_version VALUES (3, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
         )
         .unwrap();
     match Store::open(&db.path) {
         Err(StoreError::NewerSchema { found, known, .. }) => {
-            assert_eq!((found, known), (2, 1));
+            assert_eq!((found, known), (3, 2));
         }
         Err(other) => panic!("expected NewerSchema, got {other}"),
         Ok(_) => panic!("a newer database was opened"),
     }
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 2);
+    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 3);
+}
+
+#[tokio::test]
+async fn migration_two_lets_a_job_be_broken_and_a_send_replaced_and_nothing_else() {
+    let db = open_db();
+    db.store
+        .accept_job(job("a", "v1", &[now()]), now())
+        .await
+        .unwrap();
+    let conn = db.raw();
+    conn.execute("UPDATE jobs SET state = 'broken', broken_reason = 'x'", [])
+        .unwrap();
+    conn.execute("UPDATE sends SET state = 'replaced'", [])
+        .unwrap();
+    let error = conn
+        .execute("UPDATE sends SET state = 'replace'", [])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("CHECK constraint failed"),
+        "{error}"
+    );
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[tokio::test]
+async fn the_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = open_db();
+    db.store
+        .accept_job(job("a", "v1", &[now()]), now())
+        .await
+        .unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = db.path.as_os_str().to_owned();
+        name.push(suffix);
+        let mode = std::fs::metadata(&name).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name:?}");
+    }
 }
 
 #[tokio::test]
