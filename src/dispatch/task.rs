@@ -144,7 +144,7 @@ impl SendTask {
             outcome,
             error: Some(error.to_owned()),
         };
-        if recurrence.is_some_and(|r| r.overtaken(send, now)) {
+        if recurrence.is_some_and(|r| r.schedule().overtaken(send.occurrence, now)) {
             let reason = "skipped: a later occurrence of this recurring job is already due (msgspool was not running)".to_owned();
             return Err((
                 attempt(AttemptOutcome::Expired, &reason),
