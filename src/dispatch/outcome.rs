@@ -294,6 +294,7 @@ mod tests {
             due: utc("2026-11-23T12:00:00Z"),
             occurrence: utc("2026-11-23T12:00:00Z"),
             recurring: false,
+            ignore_quiet_hours: false,
             expires: utc(expires),
             attempts,
         }
