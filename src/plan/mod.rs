@@ -117,6 +117,12 @@ pub fn after_quiet_hours(
     }
 }
 
+/// When a try planned for `next` may go: `next`, or the end of `quiet` hours when `next`
+/// falls inside them (whether that is before expiry is the caller's outcome to record).
+pub fn retry_time(next: DateTime<Utc>, quiet: Option<&QuietWindow>) -> DateTime<Utc> {
+    quiet.map_or(next, |q| q.defer(next))
+}
+
 /// A job's timing as planning needs it.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing<'a> {

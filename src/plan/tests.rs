@@ -237,3 +237,18 @@ fn a_send_is_overtaken_once_a_later_occurrence_is_due() {
     assert!(cron.overtaken(occurrence, utc("2026-12-01T11:00:00Z")));
     assert_eq!(cron.pattern(), "0 * * * *");
 }
+
+#[test]
+fn a_retry_inside_quiet_hours_waits_for_their_end_and_one_outside_keeps_its_time() {
+    let q = night();
+    assert_eq!(
+        retry_time(utc("2026-12-01T22:00:00Z"), Some(&q)),
+        utc("2026-12-02T08:00:00Z")
+    );
+    let noon = utc("2026-12-01T12:00:00Z");
+    assert_eq!(retry_time(noon, Some(&q)), noon);
+    assert_eq!(
+        retry_time(utc("2026-12-01T22:00:00Z"), None),
+        utc("2026-12-01T22:00:00Z")
+    );
+}

@@ -108,8 +108,14 @@ pub fn before_request(
     let quiet = crate::plan::quiet_window(config, &send.channel, send.ignore_quiet_hours);
     if let Some(q) = quiet.filter(|q| q.contains(now)) {
         let error = format!("deferred by quiet hours ({})", q.describe());
-        let update =
-            outcome::retry_or_expire(send, q.defer(now), false, error.clone(), now, Some(&q));
+        let update = outcome::retry_or_expire(
+            send,
+            crate::plan::retry_time(now, Some(&q)),
+            false,
+            error.clone(),
+            now,
+            Some(&q),
+        );
         return Before::Deferred { error, update };
     }
     if let Recheck::Unreadable(e) = recheck {
