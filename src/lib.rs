@@ -13,7 +13,10 @@
 //! - [`daemon`] wires these together with signals and systemd; [`cli`] holds one function
 //!   per subcommand.
 //!
-//! Supporting pieces: [`config`] (the daemon's TOML config), [`duration`] (`90s`, `10m`, ...),
+//! Supporting pieces: [`plan`] (every due time: first due, expiry, quiet-hours deferral,
+//! cron occurrences and catch-up; pure, clock passed in), [`quiet`] (the quiet-window
+//! math plan uses), [`bounds`] (storable instants), [`config`] (the daemon's TOML config),
+//! [`duration`] (`90s`, `10m`, ...),
 //! [`timefmt`] (the UTC text timestamps the database and CLI show).
 
 pub mod bird;
@@ -24,8 +27,8 @@ pub mod daemon;
 pub mod dispatch;
 pub mod duration;
 pub mod job;
+pub mod plan;
 pub mod quiet;
-pub mod schedule;
 pub mod spool;
 pub mod store;
 pub mod timefmt;

@@ -146,3 +146,17 @@ fn validity_defaults_by_channel_kind_and_the_job_can_set_its_own() {
     assert_eq!(payload(transactional, "")["validity"], 129_600);
     assert_eq!(payload(two_fa, "validity = 42")["validity"], 42);
 }
+
+#[test]
+fn check_next_keeps_a_quiet_hours_time_that_would_expire_before_they_end_as_intake_does() {
+    // Validity 1 h: 08:00 local is past expiry (00:00 local), so intake keeps 23:00 (the
+    // send then ends expired, naming quiet hours); `check --next` shows the same instant.
+    let (code, lines, err) = next(
+        Some(QUIET_CONFIG),
+        "scheduledFor = \"2026-12-01T23:00:00+01:00\"\nvalidity = 3600",
+        1,
+        "2026-11-30T12:00:00Z",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(lines, ["2026-12-01T22:00:00Z"]);
+}

@@ -11,7 +11,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 
 use crate::job::{self, JobContext, payload};
-use crate::schedule;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -143,8 +142,6 @@ fn read_bounded(path: &Path) -> Result<String, String> {
 
 fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<String> {
     let window = ctx.config.schedule.immediate_window;
-    let quiet =
-        crate::quiet::window_for(ctx.config, &job.channel).filter(|_| !job.ignore_quiet_hours);
     if args.payload {
         // The same planning intake does, so the payload shown is the payload stored.
         let planned = crate::spool::plan_job(job, "check", ctx.now, ctx.config);
@@ -157,7 +154,9 @@ fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<Strin
             .collect();
     }
     if let Some(n) = args.next {
-        return schedule::upcoming(&job.schedule, ctx.now, window, n, quiet.as_ref())
+        return job
+            .timing(ctx.config)
+            .upcoming(ctx.now, window, n)
             .into_iter()
             .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             .collect();

@@ -12,6 +12,7 @@
 
 pub mod backoff;
 mod crash;
+pub mod decide;
 pub mod outcome;
 pub mod rate;
 mod record;

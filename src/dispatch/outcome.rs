@@ -243,7 +243,7 @@ pub fn retry_or_expire(
     now: DateTime<Utc>,
     quiet: Option<&QuietWindow>,
 ) -> SendUpdate {
-    let deferred = quiet.map_or(next, |q| q.defer(next));
+    let deferred = crate::plan::retry_time(next, quiet);
     if deferred < send.expires {
         return SendUpdate::Retry {
             next_attempt: deferred,
@@ -294,6 +294,7 @@ mod tests {
             due: utc("2026-11-23T12:00:00Z"),
             occurrence: utc("2026-11-23T12:00:00Z"),
             recurring: false,
+            ignore_quiet_hours: false,
             expires: utc(expires),
             attempts,
         }

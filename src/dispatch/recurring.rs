@@ -15,21 +15,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
-use croner::Cron;
 
 use crate::config::Config;
-use crate::job::{self, Job, JobContext, Schedule};
-use crate::schedule::{self, CatchUp};
-use crate::spool::plan;
+use crate::job::{self, CronSchedule, Job, JobContext, Schedule, payload};
+use crate::plan;
 use crate::store::{ClaimedSend, CronJob, FollowUp, Store};
 
 /// A recurring job as dispatch needs it: parsed once, kept while the config stands.
 pub struct Recurrence {
     job: Job,
-    cron: Cron,
-    tz: Tz,
-    until: Option<DateTime<Utc>>,
+    cron: CronSchedule,
 }
 
 impl Recurrence {
@@ -43,60 +38,38 @@ impl Recurrence {
     ) -> Result<Recurrence, String> {
         let ctx = JobContext { config, now };
         let job = job::parse(source_name, id, source_text, &ctx).map_err(|e| e.to_string())?;
-        let Schedule::Cron {
-            pattern,
-            timezone,
-            until,
-        } = &job.schedule
-        else {
+        let Schedule::Cron(cron) = &job.schedule else {
             return Err("the job is no longer a cron job".to_owned());
         };
-        let cron = schedule::parse_cron(pattern).map_err(|e| e.to_string())?;
         Ok(Recurrence {
-            tz: *timezone,
-            until: *until,
-            cron,
+            cron: (**cron).clone(),
             job,
         })
     }
 
-    fn catch_up(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> CatchUp {
-        schedule::catch_up(
-            &self.cron,
-            self.tz,
-            self.until,
-            after,
-            now,
-            self.job.validity,
-        )
-    }
-
-    /// True when an occurrence after `send`'s is already due: `send` was overtaken
-    /// (the daemon was down) and must not go out.
-    pub fn overtaken(&self, send: &ClaimedSend, now: DateTime<Utc>) -> bool {
-        schedule::next_occurrence(&self.cron, self.tz, send.occurrence, self.until)
-            .is_some_and(|next| next <= now)
+    /// The job's parsed schedule.
+    pub fn schedule(&self) -> &CronSchedule {
+        &self.cron
     }
 
     /// What follows the occurrence `after`, at `now`: the next send (after catching up
     /// on missed ones), or the end of the schedule.
     pub fn follow_up(&self, config: &Config, after: DateTime<Utc>, now: DateTime<Utc>) -> FollowUp {
-        let cu = self.catch_up(after, now);
-        let skipped = cu.skipped.map(|(n, first, last)| {
+        let quiet = plan::quiet_window(config, &self.job.channel, self.job.ignore_quiet_hours);
+        let planned = plan::follow_up(&self.cron, self.job.validity, quiet.as_ref(), after, now);
+        let skipped = planned.skipped.map(|(n, first, last)| {
             format!(
                 "skipped {n} occurrence(s) from {} to {} (missed while msgspool was not running or busy)",
                 crate::timefmt::utc_text(first),
                 crate::timefmt::utc_text(last)
             )
         });
-        let Some(next) = cu.next else {
-            return FollowUp::End { skipped };
-        };
-        let expires = crate::bounds::add_clamped(next, self.job.validity);
-        let due = plan::after_quiet_hours(&self.job, next.max(now), expires, config);
-        FollowUp::Next {
-            send: plan::new_send(&self.job, next, due, expires),
-            skipped,
+        match planned.next {
+            Some(next) => FollowUp::Next {
+                send: payload::new_send(&self.job, next),
+                skipped,
+            },
+            None => FollowUp::End { skipped },
         }
     }
 }

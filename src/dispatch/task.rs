@@ -1,5 +1,5 @@
-//! One claimed send on its way to Bird: the last checks (overtaken, expired, channel,
-//! quiet hours, still `sending`), the request, and the outcome recorded.
+//! One claimed send on its way to Bird: the state re-check, the decision before the
+//! request ([`super::decide`]) carried out, the request, and the outcome recorded.
 //!
 //! Trusts: the dispatch loop to have claimed the send and taken a token for it. A cron
 //! job's next occurrence is decided here, before the outcome is recorded, and goes into
@@ -11,17 +11,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use tokio::sync::Notify;
 
+use super::decide::{self, Before, Recheck};
 use super::outcome::{self, WorkspaceEffect};
 use super::recurring::{self, Loaded};
 use super::transport::Transport;
 use super::{Fatal, Shared, backoff, lock};
 use crate::config::Config;
-use crate::job::payload;
-use crate::quiet::QuietWindow;
-use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, FollowUp, SendUpdate, Store};
+use crate::store::{ClaimedSend, FollowUp, SendUpdate, Store};
 
 /// One claimed send on its way to Bird.
 pub(super) struct SendTask {
@@ -51,13 +50,23 @@ impl SendTask {
             Some(Loaded::Ready(rec)) => Some(rec.clone()),
             Some(Loaded::Gone | Loaded::Broken(_)) | None => None,
         };
-        let (attempt, update) = match self.prepare(&send, started, recurrence.as_deref()) {
-            Err(done) => done,
-            Ok((channel_id, body, quiet)) => {
-                if !self.checked && !self.still_sending(&send, started).await {
-                    self.done(&send);
-                    return;
-                }
+        let recheck = match self.checked {
+            true => Recheck::Sending,
+            false => self.recheck(&send).await,
+        };
+        let cron = recurrence.as_deref().map(recurring::Recurrence::schedule);
+        let (attempt, update) = match decide::before_request(
+            &send,
+            &recheck,
+            cron,
+            &self.config,
+            started,
+        ) {
+            Before::Send {
+                channel_id,
+                body,
+                quiet,
+            } => {
                 let result = self.transport.send(&channel_id, &body).await;
                 let decision = outcome::decide(
                     &send,
@@ -70,6 +79,23 @@ impl SendTask {
                 );
                 self.apply(decision.workspace);
                 (decision.attempt, decision.update)
+            }
+            Before::Canceled { state } => {
+                tracing::info!(job = %send.job_id, send = send.send_id, state = state.as_deref().unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                self.done(&send);
+                return;
+            }
+            not_sent => {
+                if let Before::ChannelGone { error, .. } = &not_sent {
+                    tracing::error!(send = send.send_id, %error);
+                }
+                match not_sent.record(started) {
+                    Some(recorded) => recorded,
+                    None => {
+                        self.done(&send);
+                        return;
+                    }
+                }
             }
         };
         log_update(&send, &update);
@@ -99,118 +125,16 @@ impl SendTask {
     }
 
     /// The last look before the request starts: a cancel committed while this send waited
-    /// for a token (a 429 pause, say) means it is never posted. False: do not post.
-    async fn still_sending(&self, send: &ClaimedSend, started: DateTime<Utc>) -> bool {
+    /// for a token (a 429 pause, say) means it is never posted.
+    async fn recheck(&self, send: &ClaimedSend) -> Recheck {
         match self.store.send_state(send.send_id).await {
-            Ok(Some(state)) if state == "sending" => true,
-            Ok(state) => {
-                tracing::info!(job = %send.job_id, send = send.send_id, state = state.as_deref().unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
-                false
-            }
+            Ok(Some(state)) if state == "sending" => Recheck::Sending,
+            Ok(state) => Recheck::Changed(state),
             Err(e) => {
-                // Unknown: not posting is the safe side; it goes back for a retry.
                 tracing::warn!(send = send.send_id, error = %e, "cannot re-check a send before its request; trying it again shortly");
-                let error = format!("state not readable before the request: {e}");
-                let update = SendUpdate::Retry {
-                    next_attempt: started + chrono::Duration::seconds(1),
-                    count_attempt: false,
-                    error: error.clone(),
-                };
-                let attempt = AttemptRecord {
-                    started,
-                    finished: Utc::now(),
-                    http_status: None,
-                    outcome: AttemptOutcome::Retry,
-                    error: Some(error),
-                };
-                self.record(send, attempt, update, None).await;
-                false
+                Recheck::Unreadable(e.to_string())
             }
         }
-    }
-
-    /// The channel id and body to POST, or the outcome when there is nothing to POST.
-    #[allow(clippy::result_large_err)]
-    fn prepare(
-        &self,
-        send: &ClaimedSend,
-        now: chrono::DateTime<Utc>,
-        recurrence: Option<&recurring::Recurrence>,
-    ) -> Result<(String, serde_json::Value, Option<QuietWindow>), (AttemptRecord, SendUpdate)> {
-        let attempt = |outcome, error: &str| AttemptRecord {
-            started: now,
-            finished: now,
-            http_status: None,
-            outcome,
-            error: Some(error.to_owned()),
-        };
-        if recurrence.is_some_and(|r| r.overtaken(send, now)) {
-            let reason = "skipped: a later occurrence of this recurring job is already due (msgspool was not running)".to_owned();
-            return Err((
-                attempt(AttemptOutcome::Expired, &reason),
-                SendUpdate::Expired { reason, at: now },
-            ));
-        }
-        if now >= send.expires {
-            let reason = format!(
-                "validity ended at {} before it could be sent",
-                crate::timefmt::utc_text(send.expires)
-            );
-            return Err((
-                attempt(AttemptOutcome::Expired, &reason),
-                SendUpdate::Expired { reason, at: now },
-            ));
-        }
-        let Some(channel) = self.config.channels.get(&send.channel) else {
-            let error = format!(
-                "channel {:?} is not in the config any more; add it back or cancel the send",
-                send.channel
-            );
-            tracing::error!(send = send.send_id, %error);
-            let next = now + chrono::Duration::seconds(60);
-            return Err((
-                attempt(AttemptOutcome::Retry, &error),
-                SendUpdate::Retry {
-                    next_attempt: next,
-                    count_attempt: false,
-                    error,
-                },
-            ));
-        };
-        let body: serde_json::Value = match serde_json::from_str(&send.payload) {
-            Ok(b) => b,
-            Err(e) => {
-                let message = format!("stored payload is not JSON: {e}");
-                return Err((
-                    attempt(AttemptOutcome::Failed, &message),
-                    SendUpdate::Failed {
-                        code: None,
-                        message,
-                        details: None,
-                        at: now,
-                    },
-                ));
-            }
-        };
-        let ignores_quiet = body
-            .get("ignoreQuietHours")
-            .and_then(serde_json::Value::as_bool)
-            == Some(true);
-        let quiet =
-            crate::quiet::window_for(&self.config, &send.channel).filter(|_| !ignores_quiet);
-        if let Some(q) = quiet.filter(|q| q.contains(now)) {
-            // Quiet hours began after the send was planned (or the config changed).
-            let error = format!("deferred by quiet hours ({})", q.describe());
-            let update =
-                outcome::retry_or_expire(send, q.defer(now), false, error.clone(), now, Some(&q));
-            return Err((attempt(AttemptOutcome::Retry, &error), update));
-        }
-        let left = (send.expires - now).num_seconds().max(0) as u64;
-        Ok((
-            channel.id.clone(),
-            payload::with_validity(body, left),
-            quiet,
-        ))
     }
 
     fn apply(&self, effect: WorkspaceEffect) {

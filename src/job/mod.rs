@@ -20,6 +20,7 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 
 use crate::config::{ChannelKind, Config};
+pub use crate::plan::{CronSchedule, Schedule};
 use diagnostic::LineIndex;
 pub use diagnostic::{Diagnostic, JobErrors, Severity};
 use locate::{FieldPath, SourceMap};
@@ -44,19 +45,6 @@ pub struct Job {
     pub sha256: String,
     /// Problems that do not refuse the file (duplicate tags, dropped from the payload).
     pub warnings: Vec<Diagnostic>,
-}
-
-/// When a job sends.
-#[derive(Debug, Clone)]
-pub enum Schedule {
-    /// One send, at `scheduledFor` when given (subject to the immediate window).
-    Once { requested: Option<DateTime<Utc>> },
-    /// One send per occurrence of a cron pattern.
-    Cron {
-        pattern: String,
-        timezone: Tz,
-        until: Option<DateTime<Utc>>,
-    },
 }
 
 /// What parsing needs besides the text.
@@ -154,7 +142,15 @@ pub fn parse(
         return Err(JobErrors::capped(shown, total, label));
     };
     let (warnings, _) = located(to_found(rules::warnings(&file)), Severity::Warning);
-    let schedule = schedule_of(&file, ctx.config.timezone);
+    let schedule = match schedule_of(&file, ctx.config.timezone) {
+        Ok(s) => s,
+        // The rules parsed the pattern already; this only keeps a bug from panicking.
+        Err(message) => {
+            let problem = vec![(None, "cron".to_owned(), message)];
+            let (shown, total) = located(problem, Severity::Error);
+            return Err(JobErrors::capped(shown, total, label));
+        }
+    };
     let validity = file
         .validity
         .and_then(|v| u64::try_from(v).ok())
@@ -173,22 +169,35 @@ pub fn parse(
     })
 }
 
-/// The schedule of a file that passed the rules (so its times parse).
-fn schedule_of(file: &JobFile, default_tz: Tz) -> Schedule {
+/// The schedule of a file that passed the rules (so its times parse); a cron pattern is
+/// parsed here, once, and kept parsed.
+fn schedule_of(file: &JobFile, default_tz: Tz) -> Result<Schedule, String> {
     let utc = |t: &model::TimeText| rules::parse_rfc3339(t).ok().map(|t| t.with_timezone(&Utc));
-    match &file.cron {
-        Some(pattern) => Schedule::Cron {
-            pattern: pattern.clone(),
+    Ok(match &file.cron {
+        Some(pattern) => Schedule::Cron(Box::new(CronSchedule {
+            cron: crate::plan::parse_cron(pattern)?,
             timezone: file
                 .timezone
                 .as_deref()
                 .and_then(|z| z.parse().ok())
                 .unwrap_or(default_tz),
             until: file.until.as_ref().and_then(utc),
-        },
+        })),
         None => Schedule::Once {
             requested: file.scheduled_for.as_ref().and_then(utc),
         },
+    })
+}
+
+impl Job {
+    /// The job's timing under `config`: its schedule, validity and the quiet hours that
+    /// apply to it (decided by [`crate::plan::quiet_window`]).
+    pub fn timing(&self, config: &Config) -> crate::plan::Timing<'_> {
+        crate::plan::Timing {
+            schedule: &self.schedule,
+            validity: self.validity,
+            quiet: crate::plan::quiet_window(config, &self.channel, self.ignore_quiet_hours),
+        }
     }
 }
 

@@ -15,6 +15,18 @@ pub fn default_reference(job_id: &str, occurrence: DateTime<Utc>) -> String {
     format!("msgspool:{job_id}:{}", occurrence.timestamp_millis())
 }
 
+/// The send row for one occurrence of `job` at the times [`crate::plan`] gave it: intake's
+/// first send and dispatch's next occurrence are built the same way.
+pub fn new_send(job: &Job, planned: crate::plan::Planned) -> crate::store::NewSend {
+    crate::store::NewSend {
+        occurrence: planned.occurrence,
+        due: planned.due,
+        expires: planned.expires,
+        payload: body_without_validity(job, planned.occurrence).to_string(),
+        reference: reference_for(job, planned.occurrence),
+    }
+}
+
 /// The reference Bird will get for this occurrence.
 pub fn reference_for(job: &Job, occurrence: DateTime<Utc>) -> String {
     job.file

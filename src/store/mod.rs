@@ -139,6 +139,8 @@ pub struct ClaimedSend {
     pub occurrence: DateTime<Utc>,
     /// True when the job is a `cron` job, whose next occurrence follows this one.
     pub recurring: bool,
+    /// The job's `ignoreQuietHours` (read with the row; `plan::quiet_window` decides).
+    pub ignore_quiet_hours: bool,
     pub expires: DateTime<Utc>,
     /// Attempts counted so far (before this one).
     pub attempts: u32,

@@ -283,7 +283,10 @@ pub(super) fn due_sends(
 ) -> Result<Vec<DueSend>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.job_id, j.channel, s.payload, s.reference, s.due_at, s.expires_at,
-                s.attempts, s.occurrence_at, j.kind = 'cron'
+                s.attempts, s.occurrence_at, j.kind = 'cron',
+                CASE WHEN json_valid(s.payload)
+                     THEN COALESCE(json_type(s.payload, '$.ignoreQuietHours') = 'true', 0)
+                     ELSE 0 END
          FROM sends s JOIN jobs j ON j.id = s.job_id
          WHERE s.state = 'scheduled' AND s.next_attempt_at <= ?1
          ORDER BY s.next_attempt_at, s.id
@@ -304,6 +307,7 @@ pub(super) fn due_sends(
                 attempts: row.get(7)?,
                 occurrence_at: row.get(8)?,
                 recurring: row.get(9)?,
+                ignore_quiet_hours: row.get(10)?,
             })
         };
         Ok(read().map_err(|e| (send_id, StoreError::from(e))))
@@ -328,6 +332,7 @@ fn parse_due(row: DueRow) -> Result<ClaimedSend, StoreError> {
         due: instant("sends.due_at", &row.due_at)?,
         occurrence: instant("sends.occurrence_at", &row.occurrence_at)?,
         recurring: row.recurring,
+        ignore_quiet_hours: row.ignore_quiet_hours,
         expires: instant("sends.expires_at", &row.expires_at)?,
         attempts: u32::try_from(row.attempts).map_err(|_| StoreError::BadValue {
             column: "sends.attempts",
@@ -348,6 +353,7 @@ struct DueRow {
     attempts: i64,
     occurrence_at: String,
     recurring: bool,
+    ignore_quiet_hours: bool,
 }
 
 /// Marks a scheduled send as being sent, claimed at `now`.

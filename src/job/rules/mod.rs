@@ -274,7 +274,7 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
                 "`cron` and `scheduledFor` exclude each other: a recurring job has no single time; remove one",
             );
         }
-        match crate::schedule::parse_cron(expr) {
+        match crate::plan::parse_cron(expr) {
             Err(e) => p.add(root.key("cron"), e),
             Ok(cron) => schedule::check_fires(file, &cron, ctx, p),
         }

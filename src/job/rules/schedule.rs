@@ -40,7 +40,7 @@ pub(super) fn check_fires(file: &JobFile, cron: &Cron, ctx: &RuleContext, p: &mu
         return;
     }
     let horizon = until.unwrap_or_else(|| crate::bounds::add_clamped(ctx.now, HORIZON));
-    let next = crate::schedule::next_occurrence(cron, tz, ctx.now, Some(horizon));
+    let next = crate::plan::next_occurrence(cron, tz, ctx.now, Some(horizon));
     if next.is_none() {
         let pattern = file.cron.as_deref().unwrap_or_default();
         let within = match &file.until {

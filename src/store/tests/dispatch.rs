@@ -426,3 +426,25 @@ async fn store_errors_are_classified_as_transient_permanent_or_fatal() {
     };
     assert_eq!(bad.class(), ErrorClass::Permanent);
 }
+
+#[tokio::test]
+async fn a_claimed_send_carries_its_jobs_ignore_quiet_hours_as_a_typed_field() {
+    let db = open_db();
+    let mut ignoring = job("quiet", "v1", &[now()]);
+    ignoring.sends[0].payload = r#"{"ignoreQuietHours":true,"body":{"type":"text"}}"#.to_owned();
+    db.store.accept_job(ignoring, now()).await.unwrap();
+    let mut not_true = job("loud", "v1", &[now()]);
+    not_true.sends[0].payload = r#"{"ignoreQuietHours":"true"}"#.to_owned();
+    db.store.accept_job(not_true, now()).await.unwrap();
+    db.store
+        .accept_job(job("plain", "v1", &[now()]), now())
+        .await
+        .unwrap();
+    let claimed = db.store.claim_due(now(), 10).await.unwrap();
+    let mut got: Vec<(&str, bool)> = claimed
+        .iter()
+        .map(|s| (s.job_id.as_str(), s.ignore_quiet_hours))
+        .collect();
+    got.sort();
+    assert_eq!(got, [("loud", false), ("plain", false), ("quiet", true)]);
+}

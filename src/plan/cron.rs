@@ -1,10 +1,10 @@
-//! When a job's sends are due: Bird's immediate window for one-shot jobs and cron
-//! occurrences in the job's time zone.
+//! Cron occurrences in a job's time zone: parsing a pattern, the next occurrence, and
+//! which occurrence follows a finished one after downtime.
 //!
-//! Pure functions over instants passed in; nothing here reads the clock, so DST changes and
-//! clock steps are unit tested with fixed times. Cron patterns are evaluated by `croner`,
-//! which fires a fixed-time job once at the first instant after a spring-forward gap and
-//! once in a fall-back overlap.
+//! Owns: the only calls into `croner`. Trusts: callers to pass the clock in.
+//! Guarantees: pure; an occurrence past `until` or not storable never comes. `croner`
+//! fires a fixed-time job once at the first instant after a spring-forward gap and once
+//! in a fall-back overlap.
 
 use std::time::Duration;
 
@@ -27,33 +27,6 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
         .build()
         .parse(expr)
         .map_err(|e| format!("cron {expr:?} is not a valid pattern: {e}"))
-}
-
-/// The due time of a one-shot send asked for at `requested` and taken in at `intake`.
-///
-/// Bird's rule: a time in the past or within `immediate_window` of intake is sent at once;
-/// a later one is held until that instant.
-pub fn first_due(
-    requested: Option<DateTime<Utc>>,
-    intake: DateTime<Utc>,
-    immediate_window: Duration,
-) -> DateTime<Utc> {
-    match requested {
-        Some(t) if t > crate::bounds::add_clamped(intake, immediate_window) => t,
-        _ => intake,
-    }
-}
-
-/// When a send stops being worth sending: validity counted from the later of the time
-/// asked for and the intake time.
-pub fn expiry(
-    requested: Option<DateTime<Utc>>,
-    intake: DateTime<Utc>,
-    validity: Duration,
-) -> DateTime<Utc> {
-    let start = requested.map_or(intake, |t| t.max(intake));
-    // The rules keep validity storable; clamping is the backstop for a stale config.
-    crate::bounds::add_clamped(start, validity)
 }
 
 /// The first occurrence of `cron` in `tz` strictly after `after`, unless past `until`.
@@ -144,47 +117,6 @@ fn previous_of(cron: &Cron, tz: Tz, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .map(|p| p.with_timezone(&Utc))
 }
 
-/// The next `n` instants a job's sends fall due, counting from `now` as intake time, after
-/// quiet hours (unless the job ignores them).
-pub fn upcoming(
-    schedule: &crate::job::Schedule,
-    now: DateTime<Utc>,
-    immediate_window: Duration,
-    n: usize,
-    quiet: Option<&crate::quiet::QuietWindow>,
-) -> Vec<DateTime<Utc>> {
-    let defer = |t: DateTime<Utc>| quiet.map_or(t, |q| q.defer(t));
-    match schedule {
-        crate::job::Schedule::Once { requested } => {
-            vec![defer(first_due(*requested, now, immediate_window))]
-                .into_iter()
-                .take(n)
-                .collect()
-        }
-        crate::job::Schedule::Cron {
-            pattern,
-            timezone,
-            until,
-        } => {
-            let Ok(cron) = parse_cron(pattern) else {
-                return Vec::new();
-            };
-            let mut out = Vec::with_capacity(n);
-            let mut after = now;
-            while out.len() < n {
-                match next_occurrence(&cron, *timezone, after, *until) {
-                    Some(t) => {
-                        out.push(defer(t));
-                        after = t;
-                    }
-                    None => break,
-                }
-            }
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,39 +124,6 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_time_within_the_immediate_window_is_due_at_intake() {
-        let now = utc("2026-11-23T12:00:00Z");
-        let ten = Duration::from_secs(600);
-        assert_eq!(first_due(Some(utc("2026-11-23T12:09:59Z")), now, ten), now);
-        assert_eq!(first_due(Some(utc("2026-11-20T00:00:00Z")), now, ten), now);
-        assert_eq!(first_due(None, now, ten), now);
-        let later = utc("2026-11-23T12:10:01Z");
-        assert_eq!(first_due(Some(later), now, ten), later);
-    }
-
-    #[test]
-    fn with_a_zero_window_a_time_two_seconds_ahead_is_held() {
-        let now = utc("2026-11-23T12:00:00Z");
-        let t = utc("2026-11-23T12:00:02Z");
-        assert_eq!(first_due(Some(t), now, Duration::ZERO), t);
-    }
-
-    #[test]
-    fn expiry_counts_from_the_later_of_requested_and_intake() {
-        let now = utc("2026-11-23T12:00:00Z");
-        let v = Duration::from_secs(600);
-        assert_eq!(expiry(None, now, v), utc("2026-11-23T12:10:00Z"));
-        assert_eq!(
-            expiry(Some(utc("2026-11-23T11:00:00Z")), now, v),
-            utc("2026-11-23T12:10:00Z")
-        );
-        assert_eq!(
-            expiry(Some(utc("2026-11-24T00:00:00Z")), now, v),
-            utc("2026-11-24T00:10:00Z")
-        );
     }
 
     #[test]
