@@ -352,7 +352,7 @@ _msgspool() {
                     return 0
                     ;;
                 --state)
-                    COMPREPLY=($(compgen -W "scheduled sending sent failed expired canceled all" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "scheduled sending sent failed expired canceled replaced all" -- "${cur}"))
                     return 0
                     ;;
                 --job)

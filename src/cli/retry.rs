@@ -24,8 +24,9 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, ValueEnum};
 use serde_json::json;
 
+use super::exit::{Exit, Threads, block_on};
 use super::format;
-use super::operator::{self, DatabaseArgs, Stop};
+use super::operator::{self, DatabaseArgs};
 use crate::config::Config;
 use crate::duration::parse_duration;
 use crate::store::{RetryOutcome, SendFilter, SendRow, SendState, Store};
@@ -88,11 +89,11 @@ fn parse_validity(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub fn run(args: &RetryArgs) -> i32 {
-    operator::exit_code(retry(args))
+pub fn run(args: &RetryArgs) -> Exit {
+    Exit::of(retry(args))
 }
 
-fn retry(args: &RetryArgs) -> Result<(), Stop> {
+fn retry(args: &RetryArgs) -> Result<(), Exit> {
     let store = args.database.open_for_writing()?;
     // Only --force without --validity needs the channels of the daemon's config.
     let config = match (args.force, args.validity) {
@@ -100,7 +101,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
         _ => None,
     };
     let now = Utc::now();
-    let sends = operator::block_on(sends_to_retry(&store, args))??;
+    let sends = block_on(Threads::One, sends_to_retry(&store, args))??;
     if args.all && sends.is_empty() {
         operator::note("no failed or expired sends match; nothing to retry");
         return Ok(());
@@ -113,7 +114,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
         };
         requests.push((send.id, extend_to));
     }
-    let results = operator::block_on(store.retry_sends(requests, now))?;
+    let results = block_on(Threads::One, store.retry_sends(requests, now))?;
 
     let mut out = std::io::stdout().lock();
     let mut refused = Vec::new();
@@ -174,16 +175,16 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
     out.flush()?;
     match refused.len() {
         0 => Ok(()),
-        _ => Err(Stop::Failed(refused.join("\n"))),
+        _ => Err(Exit::refused(refused.join("\n"))),
     }
 }
 
 /// The sends the arguments name: the one given, or every match of the bulk form.
-async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>, Stop> {
+async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>, Exit> {
     if let Some(send_id) = args.send {
         return match store.send(send_id).await? {
             Some(send) => Ok(vec![send]),
-            None => Err(Stop::Failed(format!(
+            None => Err(Exit::refused(format!(
                 "there is no send {send_id}; `msgspool list --state failed,expired` shows the \
                  sends that can be retried"
             ))),
@@ -210,13 +211,13 @@ async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>,
 }
 
 /// How long from now a forced retry stays valid.
-fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result<Duration, Stop> {
+fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result<Duration, Exit> {
     let validity = match (args.validity, config) {
         (Some(validity), _) => validity,
         (None, Some(config)) => match config.channels.get(&send.channel) {
             Some(channel) => channel.kind.default_validity(),
             None => {
-                return Err(Stop::Failed(format!(
+                return Err(Exit::refused(format!(
                     "send {} is on channel `{}`, which the config does not define, so its \
                      default validity is unknown; give --validity (e.g. --validity 36h) or \
                      --config with the daemon's config",
@@ -225,16 +226,16 @@ fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result
             }
         },
         (None, None) => {
-            return Err(Stop::Usage("--force needs a validity".to_owned()));
+            return Err(Exit::usage("--force needs a validity".to_owned()));
         }
     };
     Ok(validity)
 }
 
 /// The new expiry `now + validity`, refused when the database could not hold it.
-fn extended(now: DateTime<Utc>, validity: Duration) -> Result<DateTime<Utc>, Stop> {
+fn extended(now: DateTime<Utc>, validity: Duration) -> Result<DateTime<Utc>, Exit> {
     crate::bounds::add(now, validity).ok_or_else(|| {
-        Stop::Usage(format!(
+        Exit::usage(format!(
             "the validity {} runs past the year 9999, which msgspool cannot store; give a shorter one",
             crate::duration::format_duration(validity)
         ))

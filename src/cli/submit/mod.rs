@@ -16,7 +16,8 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use clap::Args;
 
-use crate::daemon::RunOptions;
+use super::Exit;
+use crate::config::Lookup;
 use crate::job::{self, Job, JobContext};
 use crate::spool::scan::{MAX_JOB_FILE, is_ignored};
 use crate::timefmt::utc_text;
@@ -50,23 +51,21 @@ struct Input {
     text: String,
 }
 
-pub fn run(args: &SubmitArgs) -> i32 {
-    let opts = RunOptions {
-        config: args.config.clone(),
+pub fn run(args: &SubmitArgs) -> Exit {
+    let lookup = Lookup {
         spool: args.spool.clone(),
-        database: None,
-        dry_run: false,
+        ..Lookup::file(args.config.as_ref())
     };
-    let config = match crate::daemon::load_config(&opts) {
+    let config = match lookup.load() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("msgspool submit: {e}");
+            let mut message = format!("msgspool submit: {e}");
             if let crate::config::ConfigError::Read { error, .. } = &e
                 && error.kind() == std::io::ErrorKind::PermissionDenied
             {
-                eprintln!("  {}", GROUP_ADVICE);
+                message.push_str(&format!("\n  {GROUP_ADVICE}"));
             }
-            return 78;
+            return Exit::Config(message);
         }
     };
     let (inputs, mut bad) = gather(args);
@@ -88,19 +87,16 @@ pub fn run(args: &SubmitArgs) -> i32 {
         for message in &bad {
             eprintln!("{message}");
         }
-        eprintln!(
+        return Exit::Refused(
             "msgspool submit: nothing was handed to the spool; fix the errors and submit again"
+                .to_owned(),
         );
-        return 1;
     }
     let mut stdout = std::io::stdout().lock();
     for (job, name) in &jobs {
         let landed = match hand_over(&config.spool, job, name) {
             Ok(path) => path,
-            Err(e) => {
-                eprintln!("msgspool submit: {e}\n  {}", advice(&e));
-                return 75;
-            }
+            Err(e) => return Exit::Busy(format!("msgspool submit: {e}\n  {}", advice(&e))),
         };
         let plan = crate::spool::plan_job(job, &landed, ctx.now, &config);
         let due = plan
@@ -110,7 +106,7 @@ pub fn run(args: &SubmitArgs) -> i32 {
         // A closed pipe does not undo the handover; keep going so every job lands.
         let _ = writeln!(stdout, "{} {due}", job.id);
     }
-    0
+    Exit::Done
 }
 
 /// Reads every input; unreadable ones come back as error messages.
