@@ -119,29 +119,12 @@ fn check_one(path: &Path, ctx: &JobContext) -> Result<job::Job, job::JobErrors> 
             severity: job::Severity::Error,
         }])
     };
-    let text = read_bounded(path).map_err(whole_file)?;
+    let text = super::input::read_job_file(path).map_err(whole_file)?;
     let default_id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     job::parse(&label, &default_id, &text, ctx)
-}
-
-/// Reads at most the 1 MiB a job file may have (so `check /dev/zero` ends).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let limit = crate::spool::scan::MAX_JOB_FILE;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "the file is over 1 MiB ({limit} bytes), the most a job file may have"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text; save it as UTF-8".to_owned())
 }
 
 fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<String> {

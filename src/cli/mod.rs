@@ -15,6 +15,7 @@ mod contact;
 pub mod docs;
 mod exit;
 mod format;
+mod input;
 mod list;
 mod operator;
 mod retry;

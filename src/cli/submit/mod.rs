@@ -10,16 +10,17 @@
 mod handover;
 mod quick;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Args;
 
 use super::Exit;
+use super::input::{read_job, read_job_file};
 use crate::config::Lookup;
 use crate::job::{self, Job, JobContext};
-use crate::spool::scan::{MAX_JOB_FILE, is_ignored};
+use crate::spool::scan::is_ignored;
 use crate::timefmt::utc_text;
 use handover::HandoverError;
 use quick::QuickArgs;
@@ -131,12 +132,10 @@ fn gather(args: &SubmitArgs) -> (Vec<Input>, Vec<String>) {
                 continue;
             }
             stdin_used = true;
-            read_bounded(std::io::stdin().lock()).map(|t| ("<stdin>".to_owned(), fresh_id(), t))
+            read_job(std::io::stdin().lock()).map(|t| ("<stdin>".to_owned(), fresh_id(), t))
         } else {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            std::fs::File::open(path)
-                .and_then(read_bounded)
-                .map(|t| (label.clone(), stem.unwrap_or_default(), t))
+            read_job_file(path).map(|t| (label.clone(), stem.unwrap_or_default(), t))
         };
         match read {
             Ok((label, default_id, text)) => inputs.push(Input {
@@ -144,22 +143,10 @@ fn gather(args: &SubmitArgs) -> (Vec<Input>, Vec<String>) {
                 default_id,
                 text,
             }),
-            Err(e) => bad.push(format!("{label}: error: cannot read the job: {e}")),
+            Err(e) => bad.push(format!("{label}: error: {e}")),
         }
     }
     (inputs, bad)
-}
-
-/// Reads at most the size intake accepts; a longer job is refused here, not in `rejected/`.
-fn read_bounded(source: impl Read) -> std::io::Result<String> {
-    let mut text = String::new();
-    source.take(MAX_JOB_FILE + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_JOB_FILE {
-        return Err(std::io::Error::other(
-            "larger than 1 MiB, the most the daemon takes in",
-        ));
-    }
-    Ok(text)
 }
 
 /// The spool file name: `ID.toml`, so the daemon derives the same id from it.

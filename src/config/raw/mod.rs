@@ -2,8 +2,8 @@
 //! (every key optional where a default exists, unknown keys refused, spans kept), then every
 //! rule checked while converting into [`Config`].
 //!
-//! Trusts `toml` and `serde` for syntax and types; everything else is checked here, and each
-//! refusal points at the offending value.
+//! Trusts `toml` and `serde` for syntax and types; everything else is checked in [`check`],
+//! and each refusal points at the offending value.
 
 mod check;
 
