@@ -13,6 +13,7 @@
 mod access_key;
 mod base_url;
 mod error;
+mod lookup;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use chrono_tz::Tz;
 
 pub use access_key::{ACCESS_KEY_ENV, AccessKey, CREDENTIAL_NAME, load_access_key};
 pub use error::{ConfigError, Place};
+pub use lookup::Lookup;
 
 /// Where the daemon looks for its config when none is given.
 pub const DEFAULT_PATH: &str = "/etc/msgspool/config.toml";

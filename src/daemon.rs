@@ -8,7 +8,7 @@
 //! SIGTERM/SIGINT stop claiming, let requests in flight finish within `shutdown_grace`, put
 //! back what did not finish, and return so the process exits 0.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,40 +73,16 @@ pub enum DaemonError {
     LiveRunOnDryDatabase { database: PathBuf },
 }
 
-/// Loads the config the options name and applies the command-line overrides.
+/// Loads the config the options name and applies the command-line overrides (the
+/// shared [`config::Lookup`]; a dry run without `--config` takes the built-in defaults).
 pub fn load_config(opts: &RunOptions) -> Result<Config, ConfigError> {
-    load_config_with_default(opts, Path::new(config::DEFAULT_PATH))
-}
-
-/// [`load_config`] with the system-wide config at `default`.
-fn load_config_with_default(opts: &RunOptions, default: &Path) -> Result<Config, ConfigError> {
-    let from_file = match &opts.config {
-        Some(p) => Some(Config::load(p)?),
-        // A dry run must never pick up the production config, spool and database.
-        None if default.exists() && !opts.dry_run => Some(Config::load(default)?),
-        None => None,
-    };
-    let no_file = from_file.is_none();
-    let mut cfg = from_file.unwrap_or_else(Config::builtin);
-    if let Some(s) = &opts.spool {
-        cfg.spool = s.clone();
+    config::Lookup {
+        config: opts.config.clone(),
+        spool: opts.spool.clone(),
+        database: opts.database.clone(),
+        builtin_without_file: opts.dry_run,
     }
-    match &opts.database {
-        Some(d) => cfg.database = d.clone(),
-        // Without a config file, keep the database beside the spool folder rather than in
-        // /var/lib, so a first dry run works as an ordinary user.
-        None if no_file => {
-            let parent = cfg.spool.parent().unwrap_or(Path::new("."));
-            let parent = if parent.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                parent
-            };
-            cfg.database = parent.join("msgspool.db");
-        }
-        None => {}
-    }
-    Ok(cfg)
+    .load()
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -263,31 +239,5 @@ async fn housekeeping(store: Store, mut stop: watch::Receiver<bool>) {
         if let Err(e) = store.checkpoint().await {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_dry_run_without_config_never_reads_the_system_config() {
-        let dir = tempfile::tempdir().unwrap();
-        let system = dir.path().join("config.toml");
-        std::fs::write(
-            &system,
-            "spool = \"/srv/production-spool\"\ndatabase = \"/srv/production.db\"\n\n[channels.whatsapp]\nid = \"c\"\n",
-        )
-        .unwrap();
-        let live = RunOptions::default();
-        let cfg = load_config_with_default(&live, &system).unwrap();
-        assert_eq!(cfg.spool, Path::new("/srv/production-spool"));
-        let dry = RunOptions {
-            dry_run: true,
-            ..RunOptions::default()
-        };
-        let cfg = load_config_with_default(&dry, &system).unwrap();
-        assert_eq!(cfg.spool, Config::builtin().spool);
-        assert_ne!(cfg.database, Path::new("/srv/production.db"));
     }
 }

@@ -3,21 +3,33 @@
 //!
 //! A job flows through the modules in this order:
 //!
-//! - [`spool`] watches the spool folder and reads each `*.toml` job file;
-//! - [`job`] parses it (Bird's `CreateMessage` fields plus daemon keys), applies every
-//!   local rule, and builds the exact JSON body Bird will receive;
+//! - [`spool`] watches the spool folder and takes each `*.toml` job file in: [`spool::scan`]
+//!   lists it, [`spool::settle`] waits until it stops changing, [`spool::read`] reads it
+//!   safely (no symlinks, bounded size), [`spool::plan`] turns the checked job into the rows
+//!   to commit (times from [`plan`]), [`spool::reject`] moves a bad
+//!   file to `rejected/` with its `.err` and `.err.json`, [`spool::fsops`] holds the
+//!   renames and syncs;
+//! - [`job`] parses it ([`job::model`]: Bird's `CreateMessage` fields plus daemon keys;
+//!   [`job::locate`]: field paths to lines), applies every local rule ([`job::rules`]),
+//!   reports problems ([`job::diagnostic`]: human and JSON) and builds the exact JSON body
+//!   Bird will receive ([`job::payload`]);
 //! - [`store`] commits the job and its sends to SQLite (all SQL lives there, one writer
-//!   thread with group commit);
+//!   thread with group commit, numbered migrations);
 //! - [`dispatch`] sleeps until the next due send, claims it, and hands it to
-//! - [`bird`], the HTTP client for Bird's API, then records the outcome and retries;
-//! - [`daemon`] wires these together with signals and systemd; [`cli`] holds one function
-//!   per subcommand.
+//! - [`bird`], the HTTP client for Bird's API; [`dispatch::decide`] decides what to do with
+//!   a claimed send before its request, [`dispatch::outcome`] decides from Bird's
+//!   answer, [`dispatch::backoff`] and [`dispatch::rate`] pace retries and requests,
+//!   [`dispatch::recurring`] gives a cron job its next occurrence, [`dispatch::transport`]
+//!   is the seam between a real and a dry run;
+//! - [`daemon`] wires these together with signals, locks, reload and systemd; [`cli`] holds
+//!   one function per subcommand, each ending in one [`cli::Exit`].
 //!
 //! Supporting pieces: [`plan`] (every due time: first due, expiry, quiet-hours deferral,
-//! cron occurrences and catch-up; pure, clock passed in), [`quiet`] (the quiet-window
-//! math plan uses), [`bounds`] (storable instants), [`config`] (the daemon's TOML config),
-//! [`duration`] (`90s`, `10m`, ...),
-//! [`timefmt`] (the UTC text timestamps the database and CLI show).
+//! cron occurrences and catch-up; pure, clock passed in), [`quiet`] (the quiet-window math
+//! plan uses), [`bounds`] (the instants and spans the database can store, checked
+//! arithmetic), [`config`] (the daemon's TOML config and the one config lookup every
+//! subcommand uses, [`config::Lookup`]), [`duration`] (`90s`, `10m`, ...), [`timefmt`] (the
+//! UTC text timestamps the database and CLI show).
 
 pub mod bird;
 pub mod bounds;

@@ -2,5 +2,5 @@ use clap::Parser;
 
 fn main() {
     let cli = msgspool::cli::Cli::parse();
-    std::process::exit(msgspool::cli::run(cli));
+    std::process::exit(msgspool::cli::run(cli).finish());
 }

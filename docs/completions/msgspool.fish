@@ -36,7 +36,7 @@ complete -c msgspool -n "__fish_msgspool_needs_command" -f -a "retry" -d 'Schedu
 complete -c msgspool -n "__fish_msgspool_needs_command" -f -a "stats" -d 'Count sends per state and what finished in the last hour and day'
 complete -c msgspool -n "__fish_msgspool_needs_command" -f -a "submit" -d 'Check job files (or a quick --to/--text job) and hand them to the spool atomically'
 complete -c msgspool -n "__fish_msgspool_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l config -d 'Daemon config (channels, time zone, schedule windows); built-in defaults without it' -r -F
+complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l config -d 'Daemon config (channels, time zone, schedule windows); default /etc/msgspool/config.toml when it exists, else built-in defaults' -r -F
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l now -d 'Take this RFC 3339 instant as the current time for every rule' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l next -d 'Print the next N due instants of each valid job (RFC 3339, UTC), one per line' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand check" -l message-format -d 'How problems are written on stderr: `human` (FILE:LINE:COL: error: FIELD: MESSAGE) or `json` (one object per line: file, line, column, field, message, severity)' -r -f -a "human\t''

@@ -20,7 +20,8 @@ use chrono::Utc;
 use clap::{ArgGroup, Args};
 use serde_json::json;
 
-use super::operator::{self, DatabaseArgs, Stop};
+use super::exit::{Exit, Threads, block_on};
+use super::operator::DatabaseArgs;
 use crate::store::{CancelOutcome, StoreError};
 
 #[derive(Debug, Args)]
@@ -45,23 +46,26 @@ pub struct CancelArgs {
     pub json: bool,
 }
 
-pub fn run(args: &CancelArgs) -> i32 {
-    operator::exit_code(cancel(args))
+pub fn run(args: &CancelArgs) -> Exit {
+    Exit::of(cancel(args))
 }
 
-fn cancel(args: &CancelArgs) -> Result<(), Stop> {
+fn cancel(args: &CancelArgs) -> Result<(), Exit> {
     let store = args.database.open_for_writing()?;
     let now = Utc::now();
     let outcomes = if args.all {
-        operator::block_on(store.cancel_jobs(args.job_prefix.as_deref(), now))??
+        block_on(
+            Threads::One,
+            store.cancel_jobs(args.job_prefix.as_deref(), now),
+        )??
     } else if let Some(send_id) = args.send {
-        let outcome = operator::block_on(store.cancel_send(send_id, now))?;
+        let outcome = block_on(Threads::One, store.cancel_send(send_id, now))?;
         vec![outcome.map_err(|e| not_found(e, args))?]
     } else if let Some(job_id) = &args.job {
-        let outcome = operator::block_on(store.cancel_job(job_id, now))?;
+        let outcome = block_on(Threads::One, store.cancel_job(job_id, now))?;
         vec![outcome.map_err(|e| not_found(e, args))?]
     } else {
-        return Err(Stop::Usage(
+        return Err(Exit::usage(
             "give a JOB_ID, --send SEND_ID, or --all".to_owned(),
         ));
     };
@@ -95,17 +99,17 @@ fn cancel(args: &CancelArgs) -> Result<(), Stop> {
     out.flush()?;
     match refused.len() {
         0 => Ok(()),
-        _ => Err(Stop::Failed(refused.join("\n"))),
+        _ => Err(Exit::refused(refused.join("\n"))),
     }
 }
 
 /// A store error, with not-found said in the operator's terms.
-fn not_found(e: StoreError, args: &CancelArgs) -> Stop {
+fn not_found(e: StoreError, args: &CancelArgs) -> Exit {
     match e {
-        StoreError::NoSuchJob(job_id) => Stop::Failed(format!(
+        StoreError::NoSuchJob(job_id) => Exit::refused(format!(
             "there is no job {job_id:?}; `msgspool list --state all` shows the jobs there are"
         )),
-        StoreError::NoSuchSend(send_id) if args.send.is_some() => Stop::Failed(format!(
+        StoreError::NoSuchSend(send_id) if args.send.is_some() => Exit::refused(format!(
             "there is no send {send_id}; `msgspool list --state all` shows the sends there are"
         )),
         other => other.into(),

@@ -10,15 +10,18 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Args;
 
+use super::Exit;
+use crate::config::Lookup;
 use crate::job::{self, JobContext, payload};
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Daemon config (channels, time zone, schedule windows); built-in defaults without it.
+    /// Daemon config (channels, time zone, schedule windows); default
+    /// /etc/msgspool/config.toml when it exists, else built-in defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Take this RFC 3339 instant as the current time for every rule.
-    #[arg(long, value_parser = parse_now)]
+    #[arg(long, value_parser = super::parse_instant)]
     pub now: Option<DateTime<Utc>>,
     /// Print each valid file's JSON request body, one line per file.
     #[arg(long, conflicts_with = "next")]
@@ -52,19 +55,10 @@ pub enum MessageFormat {
     Json,
 }
 
-fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-03-28T12:00:00Z: {e}"))
-}
-
-pub fn run(args: &CheckArgs) -> i32 {
-    let config = match super::load_config(args.config.as_ref()) {
+pub fn run(args: &CheckArgs) -> Exit {
+    let config = match Lookup::file(args.config.as_ref()).load() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}");
-            return 2;
-        }
+        Err(e) => return Exit::config(&e),
     };
     let ctx = JobContext {
         config: &config,
@@ -84,13 +78,22 @@ pub fn run(args: &CheckArgs) -> i32 {
                 for line in lines {
                     if writeln!(stdout, "{line}").is_err() {
                         // Closed pipe: the reader has what it wanted.
-                        return if all_valid { 0 } else { 1 };
+                        return ended(all_valid);
                     }
                 }
             }
         }
     }
-    if all_valid { 0 } else { 1 }
+    ended(all_valid)
+}
+
+/// Exit 1 when a file was invalid; its problems are already on stderr.
+fn ended(all_valid: bool) -> Exit {
+    if all_valid {
+        Exit::Done
+    } else {
+        Exit::Refused(String::new())
+    }
 }
 
 /// Writes problems (errors or warnings) on stderr in the chosen format.
@@ -115,29 +118,12 @@ fn check_one(path: &Path, ctx: &JobContext) -> Result<job::Job, job::JobErrors> 
             severity: job::Severity::Error,
         }])
     };
-    let text = read_bounded(path).map_err(whole_file)?;
+    let text = super::input::read_job_file(path).map_err(whole_file)?;
     let default_id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     job::parse(&label, &default_id, &text, ctx)
-}
-
-/// Reads at most the 1 MiB a job file may have (so `check /dev/zero` ends).
-fn read_bounded(path: &Path) -> Result<String, String> {
-    use std::io::Read;
-    let limit = crate::spool::scan::MAX_JOB_FILE;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "the file is over 1 MiB ({limit} bytes), the most a job file may have"
-        ));
-    }
-    String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text; save it as UTF-8".to_owned())
 }
 
 fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<String> {

@@ -9,8 +9,8 @@
 //! only [`BirdClient`] holds it, for the `Authorization` header, and no message here is
 //! built from it.
 //!
-//! Exit 0 when Bird answered about the contact (window open or closed), 1 for anything else:
-//! unknown contact (404), refused key (401/403), config, network or Bird errors.
+//! Exit 0 when Bird answered about the contact (window open or closed), 78 for a bad config,
+//! 1 for anything else: unknown contact (404), refused key (401/403), network or Bird errors.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,9 +18,10 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
+use super::exit::{Exit, Threads, block_on};
 use crate::bird::{BirdClient, BirdError, ContactChannelInfo, SendResult};
+use crate::config::Lookup;
 use crate::config::{self, Channel, Config};
-use crate::daemon::{self, RunOptions};
 use crate::timefmt::{parse_utc_text, utc_text};
 
 #[derive(Debug, Args)]
@@ -39,7 +40,7 @@ pub struct ContactArgs {
     pub config: Option<PathBuf>,
 }
 
-pub fn run(args: &ContactArgs) -> i32 {
+pub fn run(args: &ContactArgs) -> Exit {
     match ask(args) {
         Ok(lines) => {
             let mut stdout = std::io::stdout().lock();
@@ -48,54 +49,49 @@ pub fn run(args: &ContactArgs) -> i32 {
                     break; // closed pipe: the reader has what it wanted
                 }
             }
-            0
+            Exit::Done
         }
-        Err(message) => {
-            eprintln!("msgspool contact: {message}");
-            1
-        }
+        Err(e) => e,
     }
 }
 
+/// Refused, named as this subcommand.
+fn refused(message: impl std::fmt::Display) -> Exit {
+    Exit::Refused(format!("msgspool contact: {message}"))
+}
+
 /// Loads the config and key, asks Bird, and returns the lines to print or the error.
-fn ask(args: &ContactArgs) -> Result<Vec<String>, String> {
-    check_contact_id(&args.contact_id)?;
-    let opts = RunOptions {
-        config: args.config.clone(),
-        ..RunOptions::default()
-    };
-    let cfg = daemon::load_config(&opts).map_err(|e| e.to_string())?;
+fn ask(args: &ContactArgs) -> Result<Vec<String>, Exit> {
+    check_contact_id(&args.contact_id).map_err(refused)?;
+    let cfg = Lookup::file(args.config.as_ref())
+        .load()
+        .map_err(|e| Exit::Config(format!("msgspool contact: {e}")))?;
     let channel = cfg
         .channel(args.channel.as_deref())
-        .map_err(|e| format!("{e}; choose one with --channel NAME"))?;
+        .map_err(|e| refused(format_args!("{e}; choose one with --channel NAME")))?;
     let env = |name: &str| std::env::var(name).ok();
     let key = config::load_access_key(&cfg, &env)
-        .map_err(|e| e.to_string())?
+        .map_err(refused)?
         .ok_or_else(|| {
-            format!(
+            refused(format_args!(
                 "no Bird access key: set {}, or [bird] access_key_file in the config, or the systemd credential `{}`",
                 config::ACCESS_KEY_ENV,
                 config::CREDENTIAL_NAME
-            )
+            ))
         })?;
     let workspace = cfg
         .bird
         .workspace_id
         .as_deref()
-        .ok_or("[bird] workspace_id is not set in the config; set it")?;
-    let client = BirdClient::new(&cfg.bird, workspace, key).map_err(|e| e.to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let answer = runtime.block_on(client.contact_info(
-        &channel.id,
-        &args.contact_id,
-        args.identifier.as_deref(),
-    ));
+        .ok_or_else(|| refused("[bird] workspace_id is not set in the config; set it"))?;
+    let client = BirdClient::new(&cfg.bird, workspace, key).map_err(refused)?;
+    let answer = block_on(
+        Threads::One,
+        client.contact_info(&channel.id, &args.contact_id, args.identifier.as_deref()),
+    )?;
     match answer {
-        Ok(info) => describe(&info, &args.contact_id, channel, Utc::now()),
-        Err(failure) => Err(explain(&failure, &args.contact_id, channel, &cfg)),
+        Ok(info) => describe(&info, &args.contact_id, channel, Utc::now()).map_err(refused),
+        Err(failure) => Err(refused(explain(&failure, &args.contact_id, channel, &cfg))),
     }
 }
 

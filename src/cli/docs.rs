@@ -23,21 +23,18 @@ pub struct GenerateDocsArgs {
 const SEE_ALSO: &str = ".SH \"SEE ALSO\"\n\\fBmsgspool\\-job\\fR(5), \\fBmsgspool.conf\\fR(5), \
 \\fBsystemctl\\fR(1), \\fBsqlite3\\fR(1); /usr/share/doc/msgspool/README.md and operating.md\n";
 
-pub fn run(args: &GenerateDocsArgs) -> i32 {
+pub fn run(args: &GenerateDocsArgs) -> super::Exit {
     match generate(&args.dir) {
         Ok(written) => {
             for path in written {
                 println!("{}", path.display());
             }
-            0
+            super::Exit::Done
         }
-        Err(e) => {
-            eprintln!(
-                "msgspool generate-docs: cannot write into {}: {e}",
-                args.dir.display()
-            );
-            1
-        }
+        Err(e) => super::Exit::Refused(format!(
+            "msgspool generate-docs: cannot write into {}: {e}",
+            args.dir.display()
+        )),
     }
 }
 

@@ -10,8 +10,9 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use clap::Args;
 
+use super::exit::{Exit, Threads, block_on};
 use super::format::{self, Align, Table};
-use super::operator::{self, DatabaseArgs, StateArg, Stop};
+use super::operator::{self, DatabaseArgs, StateArg};
 use crate::store::{SendFilter, SendRow, SendState};
 
 /// How many characters of a send's last error the table shows.
@@ -32,7 +33,7 @@ pub struct ListArgs {
     #[arg(long, value_name = "PREFIX")]
     pub job_prefix: Option<String>,
     /// Only sends due before this RFC 3339 instant.
-    #[arg(long, value_name = "TIME", value_parser = operator::parse_instant)]
+    #[arg(long, value_name = "TIME", value_parser = super::parse_instant)]
     pub due_before: Option<DateTime<Utc>>,
     /// Show at most N sends; 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 50)]
@@ -42,11 +43,11 @@ pub struct ListArgs {
     pub json: bool,
 }
 
-pub fn run(args: &ListArgs) -> i32 {
-    operator::exit_code(list(args))
+pub fn run(args: &ListArgs) -> Exit {
+    Exit::of(list(args))
 }
 
-fn list(args: &ListArgs) -> Result<(), Stop> {
+fn list(args: &ListArgs) -> Result<(), Exit> {
     let store = args.database.open_for_reading()?;
     let filter = SendFilter {
         states: StateArg::states(&args.state, &[SendState::Scheduled, SendState::Sending]),
@@ -56,7 +57,7 @@ fn list(args: &ListArgs) -> Result<(), Stop> {
         // One more than shown tells whether the limit cut the list.
         limit: (args.limit > 0).then(|| args.limit.saturating_add(1)),
     };
-    let mut sends = operator::block_on(store.list_sends(filter))??;
+    let mut sends = block_on(Threads::One, store.list_sends(filter))??;
     let cut = args.limit > 0 && sends.len() > args.limit;
     if cut {
         sends.truncate(args.limit);

@@ -1,7 +1,9 @@
-//! The command line: one function per subcommand, each returning the process exit code.
+//! The command line: one function per subcommand, each returning an [`Exit`].
 //!
-//! `main` parses with clap (usage errors exit 2), calls [`run`], and exits with what it
-//! returns. Output to a closed pipe ends the command quietly.
+//! `main` parses with clap (usage errors exit 2), calls [`run`], and exits with the code of
+//! the [`Exit`] it returns ([`Exit::finish`] writes its message). Output to a closed pipe
+//! ends the command quietly. Every subcommand finds its config through
+//! [`crate::config::Lookup`].
 //!
 //! The operator commands (`list`, `show`, `stats`, `cancel`, `retry`) work on the
 //! daemon's database while it runs; what they share (finding the database, exit codes) is
@@ -11,7 +13,9 @@ mod cancel;
 mod check;
 mod contact;
 pub mod docs;
+mod exit;
 mod format;
+mod input;
 mod list;
 mod operator;
 mod retry;
@@ -20,7 +24,8 @@ mod show;
 mod stats;
 mod submit;
 
-use std::path::PathBuf;
+pub use exit::Exit;
+
 use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
@@ -69,8 +74,8 @@ pub enum Command {
     GenerateDocs(docs::GenerateDocsArgs),
 }
 
-/// Runs the parsed command; returns the process exit code.
-pub fn run(cli: Cli) -> i32 {
+/// Runs the parsed command; returns how it ended.
+pub fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Contact(args) => contact::run(&args),
@@ -99,12 +104,9 @@ pub fn version_text() -> &'static str {
     })
 }
 
-/// Loads `--config FILE`, or the built-in config when none is given.
-pub fn load_config(
-    path: Option<&PathBuf>,
-) -> Result<crate::config::Config, crate::config::ConfigError> {
-    match path {
-        Some(p) => crate::config::Config::load(p),
-        None => Ok(crate::config::Config::builtin()),
-    }
+/// Parses an RFC 3339 instant given on the command line (`check --now`, `list --due-before`).
+fn parse_instant(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-03-28T12:00:00Z: {e}"))
 }

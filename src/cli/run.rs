@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::exit::{Exit, Threads, block_on};
 use crate::daemon::{self, RunOptions};
 
 #[derive(Debug, Args)]
@@ -26,7 +27,7 @@ pub struct RunArgs {
     pub log_json: bool,
 }
 
-pub fn run(args: RunArgs) -> i32 {
+pub fn run(args: RunArgs) -> Exit {
     init_logging(args.log_json);
     let opts = RunOptions {
         config: args.config,
@@ -34,22 +35,12 @@ pub fn run(args: RunArgs) -> i32 {
         database: args.database,
         dry_run: args.dry_run,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("msgspool: cannot start the async runtime: {e}");
-            return 1;
-        }
-    };
-    match runtime.block_on(daemon::run(opts)) {
-        Ok(()) => 0,
-        Err(e) => {
+    match block_on(Threads::Many, daemon::run(opts)) {
+        Err(exit) => exit,
+        Ok(Ok(())) => Exit::Done,
+        Ok(Err(e)) => {
             tracing::error!("{e}");
-            eprintln!("msgspool: {e}");
-            exit_code(&e)
+            exit_for(&e)
         }
     }
 }
@@ -73,13 +64,16 @@ fn init_logging(json: bool) {
 
 /// EX_CONFIG (78) for mistakes a restart cannot fix, so systemd can stop retrying
 /// (`RestartPreventExitStatus=78`); 1 for everything else.
-fn exit_code(e: &daemon::DaemonError) -> i32 {
+fn exit_for(e: &daemon::DaemonError) -> Exit {
     use daemon::DaemonError as E;
     use daemon::LockError;
+    let message = format!("msgspool: {e}");
     match e {
-        E::Config(_) | E::NoAccessKey | E::NoWorkspace => 78,
+        E::Config(_) | E::NoAccessKey | E::NoWorkspace => Exit::Config(message),
         // EX_TEMPFAIL: another daemon holds the database or spool; systemd may try later.
-        E::Lock(LockError::DatabaseBusy { .. } | LockError::SpoolBusy { .. }) => 75,
+        E::Lock(LockError::DatabaseBusy { .. } | LockError::SpoolBusy { .. }) => {
+            Exit::Busy(message)
+        }
         E::Lock(LockError::Io { .. })
         | E::DryRunOnLiveDatabase { .. }
         | E::LiveRunOnDryDatabase { .. }
@@ -87,6 +81,6 @@ fn exit_code(e: &daemon::DaemonError) -> i32 {
         | E::Store(_)
         | E::Client(_)
         | E::Signals(_)
-        | E::Fatal(_) => 1,
+        | E::Fatal(_) => Exit::Refused(message),
     }
 }

@@ -9,8 +9,9 @@ use std::io::Write;
 
 use clap::Args;
 
+use super::exit::{Exit, Threads, block_on};
 use super::format;
-use super::operator::{self, DatabaseArgs, Stop};
+use super::operator::DatabaseArgs;
 use crate::store::{JobDetails, JobKind, SendDetails};
 
 #[derive(Debug, Args)]
@@ -32,24 +33,24 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-pub fn run(args: &ShowArgs) -> i32 {
-    operator::exit_code(show(args))
+pub fn run(args: &ShowArgs) -> Exit {
+    Exit::of(show(args))
 }
 
-fn show(args: &ShowArgs) -> Result<(), Stop> {
+fn show(args: &ShowArgs) -> Result<(), Exit> {
     let store = args.database.open_for_reading()?;
     let details = match (&args.job, args.send) {
-        (_, Some(send_id)) => operator::block_on(store.send_details(send_id))??.ok_or_else(|| {
-            Stop::Failed(format!(
+        (_, Some(send_id)) => block_on(Threads::One, store.send_details(send_id))??.ok_or_else(|| {
+            Exit::refused(format!(
                 "there is no send {send_id}; `msgspool list --state all` shows the sends there are"
             ))
         })?,
-        (Some(job_id), None) => operator::block_on(store.job_details(job_id))??.ok_or_else(|| {
-            Stop::Failed(format!(
+        (Some(job_id), None) => block_on(Threads::One, store.job_details(job_id))??.ok_or_else(|| {
+            Exit::refused(format!(
                 "there is no job {job_id:?}; `msgspool list --state all` shows the jobs there are"
             ))
         })?,
-        (None, None) => return Err(Stop::Usage("give a JOB_ID or --send SEND_ID".to_owned())),
+        (None, None) => return Err(Exit::usage("give a JOB_ID or --send SEND_ID".to_owned())),
     };
     let mut out = std::io::stdout().lock();
     if args.json {

@@ -8,8 +8,9 @@ use chrono::Utc;
 use clap::Args;
 use serde_json::json;
 
+use super::exit::{Exit, Threads, block_on};
 use super::format::{self, Align, Table};
-use super::operator::{self, DatabaseArgs, Stop};
+use super::operator::DatabaseArgs;
 use crate::store::{FinishedCounts, Stats};
 
 #[derive(Debug, Args)]
@@ -21,13 +22,13 @@ pub struct StatsArgs {
     pub json: bool,
 }
 
-pub fn run(args: &StatsArgs) -> i32 {
-    operator::exit_code(stats(args))
+pub fn run(args: &StatsArgs) -> Exit {
+    Exit::of(stats(args))
 }
 
-fn stats(args: &StatsArgs) -> Result<(), Stop> {
+fn stats(args: &StatsArgs) -> Result<(), Exit> {
     let store = args.database.open_for_reading()?;
-    let stats = operator::block_on(store.stats(Utc::now()))??;
+    let stats = block_on(Threads::One, store.stats(Utc::now()))??;
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", stats_json(&stats))?;

@@ -10,15 +10,17 @@
 mod handover;
 mod quick;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Args;
 
-use crate::daemon::RunOptions;
+use super::Exit;
+use super::input::{read_job, read_job_file};
+use crate::config::Lookup;
 use crate::job::{self, Job, JobContext};
-use crate::spool::scan::{MAX_JOB_FILE, is_ignored};
+use crate::spool::scan::is_ignored;
 use crate::timefmt::utc_text;
 use handover::HandoverError;
 use quick::QuickArgs;
@@ -50,23 +52,21 @@ struct Input {
     text: String,
 }
 
-pub fn run(args: &SubmitArgs) -> i32 {
-    let opts = RunOptions {
-        config: args.config.clone(),
+pub fn run(args: &SubmitArgs) -> Exit {
+    let lookup = Lookup {
         spool: args.spool.clone(),
-        database: None,
-        dry_run: false,
+        ..Lookup::file(args.config.as_ref())
     };
-    let config = match crate::daemon::load_config(&opts) {
+    let config = match lookup.load() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("msgspool submit: {e}");
+            let mut message = format!("msgspool submit: {e}");
             if let crate::config::ConfigError::Read { error, .. } = &e
                 && error.kind() == std::io::ErrorKind::PermissionDenied
             {
-                eprintln!("  {}", GROUP_ADVICE);
+                message.push_str(&format!("\n  {GROUP_ADVICE}"));
             }
-            return 78;
+            return Exit::Config(message);
         }
     };
     let (inputs, mut bad) = gather(args);
@@ -88,19 +88,16 @@ pub fn run(args: &SubmitArgs) -> i32 {
         for message in &bad {
             eprintln!("{message}");
         }
-        eprintln!(
+        return Exit::Refused(
             "msgspool submit: nothing was handed to the spool; fix the errors and submit again"
+                .to_owned(),
         );
-        return 1;
     }
     let mut stdout = std::io::stdout().lock();
     for (job, name) in &jobs {
         let landed = match hand_over(&config.spool, job, name) {
             Ok(path) => path,
-            Err(e) => {
-                eprintln!("msgspool submit: {e}\n  {}", advice(&e));
-                return 75;
-            }
+            Err(e) => return Exit::Busy(format!("msgspool submit: {e}\n  {}", advice(&e))),
         };
         let plan = crate::spool::plan_job(job, &landed, ctx.now, &config);
         let due = plan
@@ -110,7 +107,7 @@ pub fn run(args: &SubmitArgs) -> i32 {
         // A closed pipe does not undo the handover; keep going so every job lands.
         let _ = writeln!(stdout, "{} {due}", job.id);
     }
-    0
+    Exit::Done
 }
 
 /// Reads every input; unreadable ones come back as error messages.
@@ -135,12 +132,10 @@ fn gather(args: &SubmitArgs) -> (Vec<Input>, Vec<String>) {
                 continue;
             }
             stdin_used = true;
-            read_bounded(std::io::stdin().lock()).map(|t| ("<stdin>".to_owned(), fresh_id(), t))
+            read_job(std::io::stdin().lock()).map(|t| ("<stdin>".to_owned(), fresh_id(), t))
         } else {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
-            std::fs::File::open(path)
-                .and_then(read_bounded)
-                .map(|t| (label.clone(), stem.unwrap_or_default(), t))
+            read_job_file(path).map(|t| (label.clone(), stem.unwrap_or_default(), t))
         };
         match read {
             Ok((label, default_id, text)) => inputs.push(Input {
@@ -148,22 +143,10 @@ fn gather(args: &SubmitArgs) -> (Vec<Input>, Vec<String>) {
                 default_id,
                 text,
             }),
-            Err(e) => bad.push(format!("{label}: error: cannot read the job: {e}")),
+            Err(e) => bad.push(format!("{label}: error: {e}")),
         }
     }
     (inputs, bad)
-}
-
-/// Reads at most the size intake accepts; a longer job is refused here, not in `rejected/`.
-fn read_bounded(source: impl Read) -> std::io::Result<String> {
-    let mut text = String::new();
-    source.take(MAX_JOB_FILE + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_JOB_FILE {
-        return Err(std::io::Error::other(
-            "larger than 1 MiB, the most the daemon takes in",
-        ));
-    }
-    Ok(text)
 }
 
 /// The spool file name: `ID.toml`, so the daemon derives the same id from it.

@@ -12,6 +12,8 @@ mod body;
 mod schedule;
 mod tags;
 mod template;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 

@@ -17,15 +17,17 @@
 //! store's writer like the daemon's own writes, so a running daemon picks the send up at
 //! its next turn.
 
+mod report;
+
 use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, ValueEnum};
-use serde_json::json;
 
+use super::exit::{Exit, Threads, block_on};
 use super::format;
-use super::operator::{self, DatabaseArgs, Stop};
+use super::operator::{self, DatabaseArgs};
 use crate::config::Config;
 use crate::duration::parse_duration;
 use crate::store::{RetryOutcome, SendFilter, SendRow, SendState, Store};
@@ -88,11 +90,11 @@ fn parse_validity(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-pub fn run(args: &RetryArgs) -> i32 {
-    operator::exit_code(retry(args))
+pub fn run(args: &RetryArgs) -> Exit {
+    Exit::of(retry(args))
 }
 
-fn retry(args: &RetryArgs) -> Result<(), Stop> {
+fn retry(args: &RetryArgs) -> Result<(), Exit> {
     let store = args.database.open_for_writing()?;
     // Only --force without --validity needs the channels of the daemon's config.
     let config = match (args.force, args.validity) {
@@ -100,7 +102,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
         _ => None,
     };
     let now = Utc::now();
-    let sends = operator::block_on(sends_to_retry(&store, args))??;
+    let sends = block_on(Threads::One, sends_to_retry(&store, args))??;
     if args.all && sends.is_empty() {
         operator::note("no failed or expired sends match; nothing to retry");
         return Ok(());
@@ -113,7 +115,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
         };
         requests.push((send.id, extend_to));
     }
-    let results = operator::block_on(store.retry_sends(requests, now))?;
+    let results = block_on(Threads::One, store.retry_sends(requests, now))?;
 
     let mut out = std::io::stdout().lock();
     let mut refused = Vec::new();
@@ -121,7 +123,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
     for result in results {
         let outcome = result?;
         if args.json {
-            writeln!(out, "{}", outcome_json(&outcome))?;
+            writeln!(out, "{}", report::outcome_json(&outcome))?;
         }
         match outcome {
             RetryOutcome::Scheduled {
@@ -140,32 +142,7 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
                     )?;
                 }
             }
-            RetryOutcome::NotRetryable { send_id, state } => {
-                refused.push(not_retryable(send_id, state));
-            }
-            RetryOutcome::PastExpiry {
-                send_id,
-                expires_at,
-            } => refused.push(format!(
-                "send {send_id} expired at {} (its validity ran out), so it was not retried; \
-                 add --force to schedule it anyway with a new expiry of now + the channel's \
-                 default validity (or --validity DURATION)",
-                format::time(expires_at)
-            )),
-            RetryOutcome::JobCanceled { send_id, job_id } => refused.push(format!(
-                "send {send_id} belongs to job {job_id}, which was canceled, so it was not \
-                 retried; to send it after all, drop the job file again under a new id"
-            )),
-            RetryOutcome::Overtaken {
-                send_id,
-                job_id,
-                next,
-            } => refused.push(format!(
-                "send {send_id} is an occurrence of the recurring job {job_id}, whose next \
-                 occurrence ({}) is already due, so it was not retried (msgspool would skip it \
-                 as overtaken)",
-                format::time(next)
-            )),
+            other => refused.extend(report::refusal(&other)),
         }
     }
     if args.all && !args.json {
@@ -174,16 +151,16 @@ fn retry(args: &RetryArgs) -> Result<(), Stop> {
     out.flush()?;
     match refused.len() {
         0 => Ok(()),
-        _ => Err(Stop::Failed(refused.join("\n"))),
+        _ => Err(Exit::refused(refused.join("\n"))),
     }
 }
 
 /// The sends the arguments name: the one given, or every match of the bulk form.
-async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>, Stop> {
+async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>, Exit> {
     if let Some(send_id) = args.send {
         return match store.send(send_id).await? {
             Some(send) => Ok(vec![send]),
-            None => Err(Stop::Failed(format!(
+            None => Err(Exit::refused(format!(
                 "there is no send {send_id}; `msgspool list --state failed,expired` shows the \
                  sends that can be retried"
             ))),
@@ -210,13 +187,13 @@ async fn sends_to_retry(store: &Store, args: &RetryArgs) -> Result<Vec<SendRow>,
 }
 
 /// How long from now a forced retry stays valid.
-fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result<Duration, Stop> {
+fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result<Duration, Exit> {
     let validity = match (args.validity, config) {
         (Some(validity), _) => validity,
         (None, Some(config)) => match config.channels.get(&send.channel) {
             Some(channel) => channel.kind.default_validity(),
             None => {
-                return Err(Stop::Failed(format!(
+                return Err(Exit::refused(format!(
                     "send {} is on channel `{}`, which the config does not define, so its \
                      default validity is unknown; give --validity (e.g. --validity 36h) or \
                      --config with the daemon's config",
@@ -225,89 +202,18 @@ fn validity(args: &RetryArgs, config: Option<&Config>, send: &SendRow) -> Result
             }
         },
         (None, None) => {
-            return Err(Stop::Usage("--force needs a validity".to_owned()));
+            return Err(Exit::usage("--force needs a validity".to_owned()));
         }
     };
     Ok(validity)
 }
 
 /// The new expiry `now + validity`, refused when the database could not hold it.
-fn extended(now: DateTime<Utc>, validity: Duration) -> Result<DateTime<Utc>, Stop> {
+fn extended(now: DateTime<Utc>, validity: Duration) -> Result<DateTime<Utc>, Exit> {
     crate::bounds::add(now, validity).ok_or_else(|| {
-        Stop::Usage(format!(
+        Exit::usage(format!(
             "the validity {} runs past the year 9999, which msgspool cannot store; give a shorter one",
             crate::duration::format_duration(validity)
         ))
     })
-}
-
-/// Why a send in `state` is not retried, and what to do instead.
-fn not_retryable(send_id: i64, state: SendState) -> String {
-    match state {
-        SendState::Scheduled | SendState::Sending => format!(
-            "send {send_id} is {}, not failed or expired: it is still on its way; nothing to retry",
-            state.as_str()
-        ),
-        SendState::Sent => format!(
-            "send {send_id} was sent, so it is not retried; to send the message again, drop a \
-             new job file"
-        ),
-        SendState::Canceled => format!(
-            "send {send_id} was canceled, and canceled sends are not retried; to send it after \
-             all, drop the job file again under a new id"
-        ),
-        SendState::Replaced => format!(
-            "send {send_id} was replaced by new content for its job; the job's current sends \
-             are the ones to look at"
-        ),
-        SendState::Failed | SendState::Expired => {
-            format!("send {send_id} changed while msgspool looked at it; run the command again")
-        }
-    }
-}
-
-/// What a retry did with one send, for programs.
-fn outcome_json(outcome: &RetryOutcome) -> serde_json::Value {
-    match outcome {
-        RetryOutcome::Scheduled {
-            send_id,
-            job_id,
-            expires_at,
-            extended,
-        } => json!({
-            "send_id": send_id,
-            "job_id": job_id,
-            "result": "scheduled",
-            "expires_at": format::time(*expires_at),
-            "expiry_extended": extended,
-        }),
-        RetryOutcome::NotRetryable { send_id, state } => json!({
-            "send_id": send_id,
-            "result": "not_retryable",
-            "state": state.as_str(),
-        }),
-        RetryOutcome::PastExpiry {
-            send_id,
-            expires_at,
-        } => json!({
-            "send_id": send_id,
-            "result": "past_expiry",
-            "expires_at": format::time(*expires_at),
-        }),
-        RetryOutcome::JobCanceled { send_id, job_id } => json!({
-            "send_id": send_id,
-            "job_id": job_id,
-            "result": "job_canceled",
-        }),
-        RetryOutcome::Overtaken {
-            send_id,
-            job_id,
-            next,
-        } => json!({
-            "send_id": send_id,
-            "job_id": job_id,
-            "result": "overtaken",
-            "next_occurrence_at": format::time(*next),
-        }),
-    }
 }
