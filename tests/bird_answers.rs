@@ -11,13 +11,6 @@ use common::fake_bird::{FakeBird, FakeConfig, Fault};
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn one(d: &Daemon, sql: &str) -> String {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first().cloned())
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_301_pauses_dispatch_names_the_location_and_the_send_stays_scheduled() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
@@ -30,16 +23,15 @@ fn a_301_pauses_dispatch_names_the_location_and_the_send_stays_scheduled() {
     assert!(d.wait_started(LONG), "log:\n{}", d.log());
     d.drop_job("moved.toml", &text_job(""));
     assert!(
-        d.eventually(LONG, || one(
-            &d,
-            "SELECT count(*) FROM attempts WHERE outcome = 'redirected'"
-        ) == "1"),
+        d.eventually(LONG, || d
+            .one("SELECT count(*) FROM attempts WHERE outcome = 'redirected'")
+            == "1"),
         "log:\n{}",
         d.log()
     );
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(one(&d, "SELECT state FROM sends"), "scheduled");
-    assert_eq!(one(&d, "SELECT attempts FROM sends"), "0");
+    assert_eq!(d.one("SELECT state FROM sends"), "scheduled");
+    assert_eq!(d.one("SELECT attempts FROM sends"), "0");
     let requests = fake.requests();
     assert_eq!(requests.len(), 1, "the redirect was followed: {requests:?}");
     assert!(d.log().contains(&landing), "log:\n{}", d.log());
@@ -54,15 +46,12 @@ fn a_200_with_an_html_body_is_recorded_sent_unconfirmed_and_never_posted_again()
     assert!(d.wait_started(LONG), "log:\n{}", d.log());
     d.drop_job("portal.toml", &text_job(""));
     assert!(
-        d.eventually(LONG, || one(&d, "SELECT state FROM sends") == "sent"),
+        d.eventually(LONG, || d.one("SELECT state FROM sends") == "sent"),
         "log:\n{}",
         d.log()
     );
     assert_eq!(
-        one(
-            &d,
-            "SELECT bird_status || '/' || COALESCE(bird_message_id, 'null') FROM sends"
-        ),
+        d.one("SELECT bird_status || '/' || COALESCE(bird_message_id, 'null') FROM sends"),
         "unconfirmed/null"
     );
     std::thread::sleep(Duration::from_secs(1));
@@ -84,7 +73,7 @@ fn retry_after_gap(header: &str, extra: &str) -> Duration {
         d.log()
     );
     assert!(
-        d.eventually(LONG, || one(&d, "SELECT state FROM sends") == "sent"),
+        d.eventually(LONG, || d.one("SELECT state FROM sends") == "sent"),
         "log:\n{}",
         d.log()
     );

@@ -12,14 +12,6 @@ use common::fake_bird::{FakeBird, FakeConfig};
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn count(d: &Daemon, sql: &str) -> usize {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_second_daemon_on_the_same_database_exits_75_and_the_first_one_is_undisturbed() {
     let fake = FakeBird::start_blocking(FakeConfig {
@@ -32,10 +24,10 @@ fn a_second_daemon_on_the_same_database_exits_75_and_the_first_one_is_undisturbe
         d.drop_job(&format!("job-{i}.toml"), &text_job(""));
     }
     // Some sends are in flight (300 ms at the fake) while the second daemon starts.
-    assert!(d.eventually(LONG, || count(
-        &d,
-        "SELECT count(*) FROM sends WHERE state = 'sending'"
-    ) > 0));
+    assert!(d.eventually(
+        LONG,
+        || d.count("SELECT count(*) FROM sends WHERE state = 'sending'") > 0
+    ));
     let second = Command::new(env!("CARGO_BIN_EXE_msgspool"))
         .arg("run")
         .arg("--config")
@@ -87,7 +79,7 @@ fn a_dry_run_refuses_a_database_that_holds_real_sends() {
         )),
     );
     d.spawn();
-    assert!(d.eventually(LONG, || count(&d, "SELECT count(*) FROM sends") == 2));
+    assert!(d.eventually(LONG, || d.count("SELECT count(*) FROM sends") == 2));
     assert_eq!(d.stop(LONG), Some(0));
 
     let dry = Command::new(env!("CARGO_BIN_EXE_msgspool"))
@@ -105,14 +97,11 @@ fn a_dry_run_refuses_a_database_that_holds_real_sends() {
         "stderr:\n{stderr}"
     );
     assert_eq!(
-        count(
-            &d,
-            "SELECT count(*) FROM sends WHERE bird_status = 'dry-run'"
-        ),
+        d.count("SELECT count(*) FROM sends WHERE bird_status = 'dry-run'"),
         0
     );
     assert_eq!(
-        count(&d, "SELECT count(*) FROM sends WHERE state = 'scheduled'"),
+        d.count("SELECT count(*) FROM sends WHERE state = 'scheduled'"),
         1
     );
 }

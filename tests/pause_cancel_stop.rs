@@ -13,13 +13,6 @@ const LONG: Duration = Duration::from_secs(30);
 /// `shutdown_grace` in the helper's config.
 const GRACE: Duration = Duration::from_secs(5);
 
-fn one(d: &Daemon, sql: &str) -> String {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first().cloned())
-        .unwrap_or_default()
-}
-
 /// One POST a second; the first one gets `429 Retry-After: pause`, so the second job is
 /// claimed and waits for a token for about `pause` seconds.
 fn paused_with_a_waiting_send(fake: &FakeBird, pause: u64) -> Daemon {
@@ -33,7 +26,7 @@ fn paused_with_a_waiting_send(fake: &FakeBird, pause: u64) -> Daemon {
     d.drop_job("waiting.toml", &text_job(""));
     assert!(
         d.eventually(LONG, || fake.requests().len() == 1
-            && one(&d, "SELECT state FROM sends WHERE job_id = 'waiting'")
+            && d.one("SELECT state FROM sends WHERE job_id = 'waiting'")
                 == "sending"),
         "the second send is not waiting; requests {:?}; log:\n{}",
         fake.requests(),
@@ -46,7 +39,7 @@ fn paused_with_a_waiting_send(fake: &FakeBird, pause: u64) -> Daemon {
 fn a_send_canceled_while_it_waits_out_a_429_pause_is_never_posted() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
     let mut d = paused_with_a_waiting_send(&fake, 4);
-    let reference = one(&d, "SELECT reference FROM sends WHERE job_id = 'waiting'");
+    let reference = d.one("SELECT reference FROM sends WHERE job_id = 'waiting'");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_msgspool"))
         .args(["cancel", "waiting", "--database"])
         .arg(d.database())
@@ -70,7 +63,7 @@ fn a_send_canceled_while_it_waits_out_a_429_pause_is_never_posted() {
         "the canceled send was posted: {posted:?}"
     );
     assert_eq!(
-        one(&d, "SELECT state FROM sends WHERE job_id = 'waiting'"),
+        d.one("SELECT state FROM sends WHERE job_id = 'waiting'"),
         "canceled"
     );
     assert_eq!(d.stop(LONG), Some(0));
@@ -90,13 +83,11 @@ fn sigterm_during_a_long_429_pause_exits_0_within_the_grace_and_puts_the_send_ba
         d.log()
     );
     assert_eq!(
-        one(&d, "SELECT state FROM sends WHERE job_id = 'waiting'"),
+        d.one("SELECT state FROM sends WHERE job_id = 'waiting'"),
         "scheduled"
     );
     assert_eq!(
-        one(
-            &d,
-            "SELECT group_concat(a.outcome) FROM attempts a JOIN sends s ON s.id = a.send_id WHERE s.job_id = 'waiting'"
+        d.one("SELECT group_concat(a.outcome) FROM attempts a JOIN sends s ON s.id = a.send_id WHERE s.job_id = 'waiting'"
         ),
         "interrupted"
     );

@@ -14,18 +14,8 @@ use common::fake_bird::{FakeBird, FakeConfig};
 const LONG: Duration = Duration::from_secs(30);
 const EVERY_TWO_SECONDS: &str = "cron = \"*/2 * * * * *\"";
 
-fn one(d: &Daemon, sql: &str) -> String {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first().cloned())
-        .unwrap_or_default()
-}
-
 fn open_sends(d: &Daemon) -> String {
-    one(
-        d,
-        "SELECT count(*) FROM sends WHERE job_id = 'tick' AND state IN ('scheduled', 'sending')",
-    )
+    d.one("SELECT count(*) FROM sends WHERE job_id = 'tick' AND state IN ('scheduled', 'sending')")
 }
 
 #[test]
@@ -49,17 +39,11 @@ fn kill_at_the_crash_point_after_a_cron_outcome_keeps_the_next_occurrence_and_a_
     );
     assert_eq!(fake.accepted_count(), 1);
     assert_eq!(
-        one(
-            &d,
-            "SELECT count(*) FROM sends WHERE job_id = 'tick' AND state = 'sent'"
-        ),
+        d.one("SELECT count(*) FROM sends WHERE job_id = 'tick' AND state = 'sent'"),
         "1"
     );
     assert_eq!(open_sends(&d), "1", "the next occurrence was lost");
-    assert_eq!(
-        one(&d, "SELECT state FROM jobs WHERE id = 'tick'"),
-        "active"
-    );
+    assert_eq!(d.one("SELECT state FROM jobs WHERE id = 'tick'"), "active");
 
     d.env.clear();
     d.spawn();
@@ -103,10 +87,7 @@ fn a_cron_job_left_without_a_next_occurrence_gets_one_at_start_up() {
         "log:\n{}",
         d.log()
     );
-    assert_eq!(
-        one(&d, "SELECT state FROM jobs WHERE id = 'tick'"),
-        "active"
-    );
+    assert_eq!(d.one("SELECT state FROM jobs WHERE id = 'tick'"), "active");
     assert_eq!(d.stop(LONG), Some(0));
 }
 
@@ -127,12 +108,12 @@ fn a_renamed_channel_on_reload_breaks_a_cron_job_visibly_and_restoring_it_resume
     std::fs::write(d.config_path(), &renamed).unwrap();
     d.signal("HUP");
     assert!(
-        d.eventually(LONG, || one(&d, "SELECT state FROM jobs WHERE id = 'tick'")
+        d.eventually(LONG, || d.one("SELECT state FROM jobs WHERE id = 'tick'")
             == "broken"),
         "log:\n{}",
         d.log()
     );
-    let reason = one(&d, "SELECT broken_reason FROM jobs WHERE id = 'tick'");
+    let reason = d.one("SELECT broken_reason FROM jobs WHERE id = 'tick'");
     assert!(reason.contains("whatsapp"), "{reason}");
     assert!(d.log().contains("BROKEN"), "log:\n{}", d.log());
     let show = Command::new(env!("CARGO_BIN_EXE_msgspool"))
@@ -154,15 +135,9 @@ fn a_renamed_channel_on_reload_breaks_a_cron_job_visibly_and_restoring_it_resume
         "the mended job did not send again; log:\n{}",
         d.log()
     );
+    assert_eq!(d.one("SELECT state FROM jobs WHERE id = 'tick'"), "active");
     assert_eq!(
-        one(&d, "SELECT state FROM jobs WHERE id = 'tick'"),
-        "active"
-    );
-    assert_eq!(
-        one(
-            &d,
-            "SELECT COALESCE(broken_reason, 'none') FROM jobs WHERE id = 'tick'"
-        ),
+        d.one("SELECT COALESCE(broken_reason, 'none') FROM jobs WHERE id = 'tick'"),
         "none"
     );
     assert_eq!(d.stop(LONG), Some(0));

@@ -23,14 +23,6 @@ fn accepted_references(fake: &FakeBird) -> HashSet<String> {
         .collect()
 }
 
-fn count(d: &Daemon, sql: &str) -> usize {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
-}
-
 fn started(d: &Daemon) {
     assert!(
         d.eventually(LONG, || d.log().contains("msgspool started")),
@@ -64,7 +56,7 @@ fn sigterm_during_a_burst_exits_0_within_the_grace_and_after_a_restart_all_200_a
     assert_eq!(code, Some(0), "after {took:?}; log:\n{}", d.log());
 
     // A clean stop: what Bird accepted is recorded, nothing is left claimed.
-    let sent = count(&d, "SELECT count(*) FROM sends WHERE state = 'sent'");
+    let sent = d.count("SELECT count(*) FROM sends WHERE state = 'sent'");
     assert!(
         sent < N,
         "the stop came after the burst was over ({sent} sent)"
@@ -75,7 +67,7 @@ fn sigterm_during_a_burst_exits_0_within_the_grace_and_after_a_restart_all_200_a
         "every 202 answered before the stop is recorded as sent"
     );
     assert_eq!(
-        count(&d, "SELECT count(*) FROM sends WHERE state = 'sending'"),
+        d.count("SELECT count(*) FROM sends WHERE state = 'sending'"),
         0,
         "claimed sends were put back; log:\n{}",
         d.log()
@@ -90,10 +82,9 @@ fn sigterm_during_a_burst_exits_0_within_the_grace_and_after_a_restart_all_200_a
         d.log()
     );
     assert!(
-        d.eventually(LONG, || count(
-            &d,
-            "SELECT count(*) FROM sends WHERE state = 'sent'"
-        ) == N),
+        d.eventually(LONG, || d
+            .count("SELECT count(*) FROM sends WHERE state = 'sent'")
+            == N),
         "{:?}",
         d.query("SELECT state, count(*) FROM sends GROUP BY state")
     );
@@ -161,10 +152,9 @@ fn a_send_canceled_with_msgspool_cancel_is_never_sent_by_the_running_daemon() {
     d.drop_job("keep.toml", &text_job(&at));
     d.drop_job("drop-me.toml", &text_job(&at));
     assert!(
-        d.eventually(LONG, || count(
-            &d,
-            "SELECT count(*) FROM sends WHERE state = 'scheduled'"
-        ) == 2),
+        d.eventually(LONG, || d
+            .count("SELECT count(*) FROM sends WHERE state = 'scheduled'")
+            == 2),
         "not taken in; log:\n{}",
         d.log()
     );

@@ -11,13 +11,6 @@ use common::fake_bird::{FakeBird, FakeConfig};
 
 const LONG: Duration = Duration::from_secs(30);
 
-fn one(d: &Daemon, sql: &str) -> String {
-    d.query(sql)
-        .first()
-        .and_then(|row| row.first().cloned())
-        .unwrap_or_default()
-}
-
 #[test]
 fn a_row_corrupted_with_sqlite3_fails_only_its_send_and_the_others_are_sent() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
@@ -30,7 +23,7 @@ fn a_row_corrupted_with_sqlite3_fails_only_its_send_and_the_others_are_sent() {
             &text_job(&format!("scheduledFor = {:?}", rfc3339(due))),
         );
     }
-    assert!(d.eventually(LONG, || one(&d, "SELECT count(*) FROM sends") == "4"));
+    assert!(d.eventually(LONG, || d.one("SELECT count(*) FROM sends") == "4"));
     let out = sqlite3(
         &d.database(),
         "UPDATE sends SET due_at = '2026-13-45T99:99:99.999Z' WHERE job_id = 'bad-time';
@@ -48,9 +41,7 @@ fn a_row_corrupted_with_sqlite3_fails_only_its_send_and_the_others_are_sent() {
 
     assert!(fake.wait_for_blocking(2, LONG), "log:\n{}", d.log());
     assert!(
-        d.eventually(LONG, || one(
-            &d,
-            "SELECT count(*) FROM sends WHERE state = 'failed' AND error_message LIKE 'unreadable row: %'"
+        d.eventually(LONG, || d.one("SELECT count(*) FROM sends WHERE state = 'failed' AND error_message LIKE 'unreadable row: %'"
         ) == "2"),
         "states {:?}; log:\n{}",
         d.query("SELECT job_id, state, error_message FROM sends"),
@@ -124,10 +115,9 @@ fn a_new_key_on_reload_lifts_a_401_pause_at_once() {
     assert!(d.wait_started(LONG), "log:\n{}", d.log());
     d.drop_job("hello.toml", &text_job(""));
     assert!(
-        d.eventually(LONG, || one(
-            &d,
-            "SELECT count(*) FROM attempts WHERE outcome = 'unauthorized'"
-        ) == "1"),
+        d.eventually(LONG, || d
+            .one("SELECT count(*) FROM attempts WHERE outcome = 'unauthorized'")
+            == "1"),
         "log:\n{}",
         d.log()
     );

@@ -225,6 +225,19 @@ impl Daemon {
         query(&self.database(), sql)
     }
 
+    /// The first column of the first row of a query, or "" when there is none.
+    pub fn one(&self, sql: &str) -> String {
+        self.query(sql)
+            .first()
+            .and_then(|row| row.first().cloned())
+            .unwrap_or_default()
+    }
+
+    /// The first column of the first row of a query as a number (0 when there is none).
+    pub fn count(&self, sql: &str) -> usize {
+        self.one(sql).parse().unwrap_or(0)
+    }
+
     /// Polls `f` every 50 ms until it is true or `timeout` passes.
     pub fn eventually(&self, timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + timeout;
