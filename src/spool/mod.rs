@@ -14,6 +14,7 @@ mod examine;
 pub mod fsops;
 pub mod plan;
 pub mod read;
+mod refusal;
 pub mod reject;
 mod run;
 pub mod scan;
@@ -30,7 +31,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
 use crate::job::JobErrors;
-use crate::store::{AcceptOutcome, NewJob, Store, StoreError};
+use crate::store::{AcceptOutcome, NewJob, Store};
 use examine::{Parsed, Verdict};
 use settle::Readiness;
 
@@ -68,28 +69,6 @@ pub struct Intake {
 /// named `a\nFAKE LOG LINE` cannot forge a line.
 pub fn escaped(name: &str) -> String {
     name.escape_debug().to_string()
-}
-
-/// Whether the database refused a job for a reason of the job's own (reject the file) or
-/// is refusing everything (keep the files and retry).
-fn tied_to_the_file(e: &StoreError) -> bool {
-    match e {
-        StoreError::Constraint(_)
-        | StoreError::BadValue { .. }
-        | StoreError::NoSuchSend(_)
-        | StoreError::NoSuchJob(_) => true,
-        // Other SQLite errors (busy, corrupt, ...) are about the database.
-        StoreError::Sqlite(_)
-        | StoreError::Busy(_)
-        | StoreError::Open { .. }
-        | StoreError::Migrate { .. }
-        | StoreError::NewerSchema { .. }
-        | StoreError::Full(_)
-        | StoreError::Io(_)
-        | StoreError::NotMigrated { .. }
-        | StoreError::ReadOnly
-        | StoreError::WriterGone => false,
-    }
 }
 
 impl Intake {
@@ -217,7 +196,7 @@ impl Intake {
                     }
                     to_remove.push(p);
                 }
-                Err(e) if tied_to_the_file(&e) => {
+                Err(e) if refusal::tied_to_the_file(&e) => {
                     let message = format!(
                         "the database refused this job ({e}); fix the file and drop it again"
                     );
