@@ -9,6 +9,8 @@
 //! not just the first, so one `check` run shows everything to fix.
 
 mod body;
+mod options;
+mod receiver;
 mod schedule;
 mod tags;
 mod template;
@@ -20,7 +22,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::locate::FieldPath;
-use super::model::{Contact, JobFile, TimeText};
+use super::model::{JobFile, TimeText};
 
 /// One broken rule: where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +53,7 @@ impl Problems {
     }
 }
 
+pub use receiver::is_e164;
 pub use tags::{MAX_TAGS, warnings};
 
 /// Checks every rule and returns all problems found (empty when the file is valid).
@@ -59,12 +62,12 @@ pub fn check(file: &JobFile, ctx: &RuleContext) -> Vec<Problem> {
     let root = FieldPath::root();
     check_id(file, &mut p);
     check_content_choice(file, &mut p);
-    check_receiver(file, &mut p);
+    receiver::check(file, &mut p);
     check_schedule_keys(file, ctx, &mut p);
     tags::check(file, &mut p);
-    check_cap_frequency(file, &mut p);
-    check_short_links(file, &mut p);
-    check_reply_to(file, &mut p);
+    options::check_cap_frequency(file, &mut p);
+    options::check_short_links(file, &mut p);
+    options::check_reply_to(file, &mut p);
     check_validity(file, ctx, &mut p);
     if let Some(b) = &file.body {
         body::check(b, &root.key("body"), &mut p);
@@ -108,100 +111,6 @@ fn check_content_choice(file: &JobFile, p: &mut Problems) {
         ),
         _ => {}
     }
-}
-
-fn check_receiver(file: &JobFile, p: &mut Problems) {
-    let path = FieldPath::root().key("receiver");
-    let Some(receiver) = &file.receiver else {
-        p.add(
-            FieldPath::root(),
-            "`receiver` is required: add [[receiver.contacts]] with identifierKey = \"phonenumber\" and identifierValue = \"+31612345678\"",
-        );
-        return;
-    };
-    let contacts_path = path.key("contacts");
-    match &receiver.contacts {
-        None => p.add(
-            path,
-            "receiver.contacts is required: add at least one [[receiver.contacts]]",
-        ),
-        Some(c) if c.is_empty() => p.add(
-            contacts_path,
-            "receiver.contacts is empty: add at least one contact",
-        ),
-        Some(contacts) => {
-            for (i, c) in contacts.iter().enumerate() {
-                check_contact(c, &contacts_path.index(i), p);
-            }
-        }
-    }
-}
-
-fn check_contact(c: &Contact, path: &FieldPath, p: &mut Problems) {
-    let has_identifiers = c.identifiers.as_ref().is_some_and(|v| !v.is_empty());
-    if c.id.is_none()
-        && c.identifier_key.is_none()
-        && c.identifier_value.is_none()
-        && !has_identifiers
-        && c.platform_address.is_none()
-    {
-        p.add(
-            path.clone(),
-            "a contact needs `id`, or `identifierKey` with `identifierValue`, or `identifiers`",
-        );
-    }
-    match (&c.identifier_key, &c.identifier_value) {
-        (Some(_), None) => p.add(
-            path.key("identifierKey"),
-            "identifierKey needs identifierValue beside it",
-        ),
-        (None, Some(_)) => p.add(
-            path.key("identifierValue"),
-            "identifierValue needs identifierKey beside it (for example \"phonenumber\")",
-        ),
-        (Some(key), Some(value)) => check_identifier(key, value, &path.key("identifierValue"), p),
-        (None, None) => {}
-    }
-    if let Some(kind) = &c.kind
-        && !matches!(kind.as_str(), "to" | "cc" | "bcc")
-    {
-        p.add(
-            path.key("type"),
-            format!("contact type {kind:?} is not one of \"to\", \"cc\", \"bcc\""),
-        );
-    }
-    for (i, ident) in c.identifiers.iter().flatten().enumerate() {
-        check_identifier(
-            &ident.identifier_key,
-            &ident.identifier_value,
-            &path.key("identifiers").index(i).key("identifierValue"),
-            p,
-        );
-    }
-}
-
-fn check_identifier(key: &str, value: &str, path: &FieldPath, p: &mut Problems) {
-    if key == "phonenumber" && !is_e164(value) {
-        p.add(
-            path.clone(),
-            format!(
-                "{value:?} is not an E.164 phone number: write '+' and 8 to 15 digits, country code first, like \"+31612345678\""
-            ),
-        );
-    }
-    if value.trim().is_empty() {
-        p.add(path.clone(), "identifierValue is empty");
-    }
-}
-
-/// `+` followed by 8 to 15 digits, the first not 0.
-pub fn is_e164(s: &str) -> bool {
-    let Some(digits) = s.strip_prefix('+') else {
-        return false;
-    };
-    (8..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
 }
 
 /// `validity`: whole seconds >= 0, and small enough that every send's expiry is storable.
@@ -314,81 +223,5 @@ fn check_schedule_keys(file: &JobFile, ctx: &RuleContext, p: &mut Problems) {
             }
             Ok(_) => {}
         }
-    }
-}
-
-fn check_cap_frequency(file: &JobFile, p: &mut Problems) {
-    if file.cap_frequency != Some(true) {
-        return;
-    }
-    let marketing = file
-        .meta
-        .as_ref()
-        .and_then(|m| m.extra_information.as_ref())
-        .and_then(|x| x.get("useCase"))
-        .and_then(|v| v.as_str())
-        == Some("marketing");
-    if !marketing {
-        p.add(
-            FieldPath::root().key("capFrequency"),
-            "capFrequency = true needs meta.extraInformation.useCase = \"marketing\" (Bird's rule); set it or remove capFrequency",
-        );
-    }
-    let to_contact = file
-        .receiver
-        .as_ref()
-        .and_then(|r| r.contacts.as_ref())
-        .is_some_and(|c| !c.is_empty());
-    if !to_contact {
-        p.add(
-            FieldPath::root().key("capFrequency"),
-            "capFrequency = true is only allowed when the receiver is a contact",
-        );
-    }
-}
-
-fn check_short_links(file: &JobFile, p: &mut Problems) {
-    let Some(links) = &file.short_links else {
-        return;
-    };
-    let path = FieldPath::root().key("shortLinks");
-    if file.template.is_some() {
-        p.add(
-            path.clone(),
-            "with a template, link shortening goes in template.shortLinks, not the top-level shortLinks",
-        );
-    }
-    match &links.domain {
-        None => p.add(
-            path,
-            "shortLinks needs `domain` (the domain short links are made on)",
-        ),
-        Some(d) if d.is_empty() || d.chars().count() > 128 => p.add(
-            path.key("domain"),
-            "shortLinks.domain must be 1 to 128 characters",
-        ),
-        Some(_) => {}
-    }
-}
-
-fn check_reply_to(file: &JobFile, p: &mut Problems) {
-    let Some(r) = &file.reply_to else { return };
-    let path = FieldPath::root().key("replyTo");
-    if r.id.as_deref().is_none_or(str::is_empty) {
-        p.add(
-            path.clone(),
-            "replyTo needs `id`: the id of the received message to reply to",
-        );
-    }
-    match r.kind.as_deref() {
-        None => p.add(
-            path,
-            "replyTo needs `type`: \"message\", \"click\" or \"referrals\"",
-        ),
-        Some("message" | "click" | "referrals") => {}
-        Some(other) => p.add(
-            path.key("type"),
-            format!("replyTo.type {other:?} is not one of \"message\", \"click\", \"referrals\""),
-        ),
     }
 }
