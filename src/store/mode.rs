@@ -56,7 +56,7 @@ pub(super) fn claim(
                 params![first.as_str()],
             )?;
             let detail = format!("this database belongs to {} runs", first.as_str());
-            super::queries::insert_event(conn, now, "mode", None, &detail)?;
+            super::events::insert(conn, now, super::EventKind::Mode, None, &detail)?;
             first
         }
     };

@@ -70,7 +70,7 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
     let Db { store, path, _dir } = db;
     drop(store);
     let db = Db {
-        store: Store::open(&path).unwrap(),
+        store: SqliteStore::open(&path).unwrap(),
         path,
         _dir,
     };
@@ -86,7 +86,7 @@ async fn opening_a_database_with_a_newer_schema_version_is_refused() {
             "INSERT INTO schema_version VALUES (3, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
         )
         .unwrap();
-    match Store::open(&db.path) {
+    match SqliteStore::open(&db.path) {
         Err(StoreError::NewerSchema { found, known, .. }) => {
             assert_eq!((found, known), (3, 2));
         }
@@ -264,7 +264,7 @@ async fn the_views_answer_upcoming_failures_and_recent_activity() {
 async fn opening_a_database_in_a_missing_folder_names_the_path_and_what_to_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("msgspool.db");
-    let Err(error) = Store::open(&path) else {
+    let Err(error) = SqliteStore::open(&path) else {
         panic!("a database was opened in a missing folder");
     };
     assert!(matches!(error, StoreError::Open { .. }), "{error:?}");
@@ -284,11 +284,15 @@ async fn opening_a_file_that_is_not_a_database_is_refused() {
         "not a database, just some text that is long enough ".repeat(20),
     )
     .unwrap();
-    assert!(matches!(Store::open(&path), Err(StoreError::Open { .. })));
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(StoreError::Open { .. })
+    ));
 }
 
 #[test]
 fn a_store_handle_can_be_cloned_and_shared_between_threads() {
     fn shareable<T: Clone + Send + Sync + 'static>() {}
-    shareable::<Store>();
+    shareable::<SqliteStore>();
+    shareable::<crate::store::Store>();
 }
