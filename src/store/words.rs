@@ -1,8 +1,8 @@
 //! Every state and outcome word the database holds, each enum generated from one list.
 //!
-//! Owns: [`SendState`], [`JobState`], [`JobKind`], [`AttemptOutcome`], [`EventKind`] and the lower-case
-//! words stored for them. Trusts: the schema's CHECK constraints to allow exactly these
-//! words (a test in `store::tests::schema` writes every one of them).
+//! Owns: [`SendState`], [`JobState`], [`JobKind`], [`AttemptOutcome`], [`EventKind`] and
+//! the lower-case words stored for them. Trusts: the schema's CHECK constraints to allow
+//! these words (a test in `store::tests::schema` writes every one of them).
 //!
 //! Guarantees: each enum, its `as_str`, its `from_word` and its `ALL` array come from the
 //! same `words!` list, so a new variant cannot compile without its word, and no array can

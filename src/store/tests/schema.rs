@@ -296,3 +296,43 @@ fn a_store_handle_can_be_cloned_and_shared_between_threads() {
     shareable::<SqliteStore>();
     shareable::<crate::store::Store>();
 }
+
+#[test]
+fn the_schema_allows_every_word_of_every_state_enum_and_no_other() {
+    use crate::store::{AttemptOutcome, JobState, SendState};
+    let db = open_db();
+    let raw = db.raw();
+    raw.execute_batch(
+        "INSERT INTO jobs (id, channel, kind, source_name, source_text, sha256, created_at, updated_at)
+         VALUES ('j', 'c', 'once', 'j.toml', '', 'x', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+         INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, next_attempt_at, payload, reference, created_at, updated_at)
+         VALUES ('j', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z',
+                 '2026-01-01T00:00:00.000Z', '{}', 'r', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');",
+    )
+    .unwrap();
+    let set = |sql: &str, word: &str| raw.execute(sql, [word]);
+    for kind in JobKind::ALL {
+        let cron = (kind == JobKind::Cron).then_some("0 9 * * *");
+        raw.execute(
+            "UPDATE jobs SET kind = ?1, cron = ?2",
+            rusqlite::params![kind.as_str(), cron],
+        )
+        .unwrap();
+    }
+    for state in JobState::ALL {
+        set("UPDATE jobs SET state = ?1", state.as_str()).unwrap();
+    }
+    for state in SendState::ALL {
+        set("UPDATE sends SET state = ?1", state.as_str()).unwrap();
+    }
+    for outcome in AttemptOutcome::ALL {
+        set(
+            "INSERT INTO attempts (send_id, started_at, finished_at, outcome)
+             VALUES (1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?1)",
+            outcome.as_str(),
+        )
+        .unwrap();
+    }
+    assert!(set("UPDATE jobs SET state = ?1", "paused").is_err());
+    assert!(set("UPDATE sends SET state = ?1", "queued").is_err());
+}
