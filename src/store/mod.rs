@@ -25,7 +25,7 @@
 
 mod accept;
 mod attempts;
-pub mod backend;
+mod backend;
 mod cancel;
 mod claim;
 mod cron;
@@ -55,20 +55,19 @@ use chrono::{DateTime, Utc};
 
 pub use accept::{AcceptOutcome, NewJob};
 pub use attempts::{AttemptRecord, AttemptRow};
-pub use backend::Backend;
+pub use backend::{Answer, Answers, Backend};
 pub use cancel::CancelOutcome;
 pub use cron::{CronJob, FollowUp};
 pub use details::{FinishedCounts, JobDetails, SendDetails, Stats};
 pub use error::{ErrorClass, StoreError};
 pub use events::EventRow;
 pub use jobs::{JobRow, JobSource};
-pub use mode::RunMode;
 pub use outcome::SendUpdate;
 pub use retry::RetryOutcome;
 pub use schema::KNOWN_VERSION;
 pub use sends::{ClaimedSend, NewSend, SendFilter, SendRow};
 pub use sqlite::SqliteStore;
-pub use words::{AttemptOutcome, EventKind, JobKind, JobState, SendState};
+pub use words::{AttemptOutcome, EventKind, JobKind, JobState, RunMode, SendState};
 
 /// The handle intake, dispatch and the CLI hold: cheap to clone, and every call goes
 /// through the [`Backend`] interface (`store.claim_due(..)` is [`Backend::claim_due`]).

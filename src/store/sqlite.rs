@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::backend::{Answer, Answers, Backend};
 use super::sends::reads;
 use super::writer::Writer;
 use super::{
@@ -22,6 +21,7 @@ use super::{
     JobDetails, JobSource, NewJob, NewSend, Options, RetryOutcome, RunMode, SendFilter, SendRow,
     SendState, SendUpdate, Stats, StoreError,
 };
+use super::{Answer, Answers, Backend};
 use super::{accept, cancel, claim, cron, details, events, jobs, mode, outcome, rejections};
 use super::{retry, schema};
 

@@ -1,7 +1,7 @@
 //! Every state and outcome word the database holds, each enum generated from one list.
 //!
-//! Owns: [`SendState`], [`JobState`], [`JobKind`], [`AttemptOutcome`], [`EventKind`] and
-//! the lower-case words stored for them. Trusts: the schema's CHECK constraints to allow
+//! Owns: [`SendState`], [`JobState`], [`JobKind`], [`AttemptOutcome`], [`EventKind`],
+//! [`RunMode`] and the lower-case words stored for them. Trusts: the schema's CHECK constraints to allow
 //! these words (a test in `store::tests::schema` writes every one of them).
 //!
 //! Guarantees: each enum, its `as_str`, its `from_word` and its `ALL` array come from the
@@ -116,6 +116,15 @@ words! {
 }
 
 words! {
+    /// How a daemon sends, as stored in the `mode` row of `meta`: to Bird, or printed
+    /// (`--dry-run`).
+    pub enum RunMode in "meta.value (mode)" {
+        Live = "live",
+        DryRun = "dry-run",
+    }
+}
+
+words! {
     /// What an `events` row tells of, as stored in `events.kind`. The schema allows any
     /// non-empty word there (rows an operator added stay readable), msgspool writes these.
     pub enum EventKind in "events.kind" {
@@ -165,6 +174,7 @@ mod tests {
             AttemptOutcome::from_word,
         );
         round_trips(&EventKind::ALL, EventKind::as_str, EventKind::from_word);
+        round_trips(&RunMode::ALL, RunMode::as_str, RunMode::from_word);
     }
 
     #[test]
