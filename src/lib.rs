@@ -13,8 +13,10 @@
 //!   [`job::locate`]: field paths to lines), applies every local rule ([`job::rules`]),
 //!   reports problems ([`job::diagnostic`]: human and JSON) and builds the exact JSON body
 //!   Bird will receive ([`job::payload`]);
-//! - [`store`] commits the job and its sends to SQLite (all SQL lives there, one writer
-//!   thread with group commit, numbered migrations);
+//! - [`store`] commits the job and its sends: one interface, [`store::Backend`], held
+//!   through [`store::Store`], with SQLite ([`store::SqliteStore`]: one writer thread with
+//!   group commit, numbered migrations) its one backend; all SQL lives there, by table
+//!   (jobs, sends, attempts, events, rejections) and every state word in one list;
 //! - [`dispatch`] sleeps until the next due send, claims it, and hands it to
 //! - [`bird`], the HTTP client for Bird's API; [`dispatch::decide`] decides what to do with
 //!   a claimed send before its request, [`dispatch::outcome`] decides from Bird's

@@ -16,7 +16,9 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
+use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
 use crate::config::{Config, Lookup};
@@ -87,18 +89,33 @@ pub(super) fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
 }
 
-/// A send state as `--state` takes it, or `all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// A send state as `--state` takes it (the store's own words), or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateArg {
-    Scheduled,
-    Sending,
-    Sent,
-    Failed,
-    Expired,
-    Canceled,
-    Replaced,
+    One(SendState),
     /// Every state.
     All,
+}
+
+impl ValueEnum for StateArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        // Built from `SendState::ALL`, so a new state is a `--state` value at once.
+        static VARIANTS: LazyLock<Vec<StateArg>> = LazyLock::new(|| {
+            SendState::ALL
+                .into_iter()
+                .map(StateArg::One)
+                .chain([StateArg::All])
+                .collect()
+        });
+        &VARIANTS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            StateArg::One(state) => PossibleValue::new(state.as_str()),
+            StateArg::All => PossibleValue::new("all").help("Every state"),
+        })
+    }
 }
 
 impl StateArg {
@@ -110,13 +127,7 @@ impl StateArg {
         let mut states = Vec::new();
         for arg in given {
             let state = match arg {
-                StateArg::Scheduled => SendState::Scheduled,
-                StateArg::Sending => SendState::Sending,
-                StateArg::Sent => SendState::Sent,
-                StateArg::Failed => SendState::Failed,
-                StateArg::Expired => SendState::Expired,
-                StateArg::Canceled => SendState::Canceled,
-                StateArg::Replaced => SendState::Replaced,
+                StateArg::One(state) => *state,
                 StateArg::All => return Vec::new(),
             };
             if !states.contains(&state) {

@@ -29,7 +29,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::store::{ClaimedSend, ErrorClass, Store};
+use crate::store::{ClaimedSend, ErrorClass, SendState, Store};
 use rate::TokenBucket;
 use transport::Transport;
 
@@ -196,10 +196,10 @@ impl Dispatcher {
         let states = self.alive(self.store.send_states_of(ids)).await;
         for send in ready.drain(..) {
             let checked = match &states {
-                Ok(states) => match states.get(&send.send_id).map(String::as_str) {
-                    Some("sending") => true,
+                Ok(states) => match states.get(&send.send_id) {
+                    Some(SendState::Sending) => true,
                     other => {
-                        tracing::info!(job = %send.job_id, send = send.send_id, state = other.unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                        tracing::info!(job = %send.job_id, send = send.send_id, state = other.map_or("deleted", |s| s.as_str()), "not sent: the send changed while it waited (canceled?)");
                         lock(&shared.claimed).remove(&send.send_id);
                         continue;
                     }

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::job::{self, CronSchedule, Job, JobContext, Schedule, payload};
 use crate::plan;
-use crate::store::{ClaimedSend, CronJob, FollowUp, Store};
+use crate::store::{ClaimedSend, CronJob, FollowUp, JobState, Store};
 
 /// A recurring job as dispatch needs it: parsed once, kept while the config stands.
 pub struct Recurrence {
@@ -110,7 +110,7 @@ impl Recurrences {
                 return Loaded::Ready(rec.clone());
             }
         }
-        let (state, name, text) = match store.job_source(&send.job_id).await {
+        let job = match store.job_source(&send.job_id).await {
             Ok(Some(found)) => found,
             Ok(None) => return Loaded::Gone,
             Err(e) => {
@@ -119,10 +119,16 @@ impl Recurrences {
                 return Loaded::Gone;
             }
         };
-        if state == "canceled" {
+        if job.state == JobState::Canceled {
             return Loaded::Gone;
         }
-        match Recurrence::parse(config, &send.job_id, &name, &text, now) {
+        match Recurrence::parse(
+            config,
+            &send.job_id,
+            &job.source_name,
+            &job.source_text,
+            now,
+        ) {
             Ok(rec) => {
                 let rec = Arc::new(rec);
                 super::lock(&self.cache)
@@ -157,13 +163,13 @@ pub async fn review(store: &Store, config: &Config, now: DateTime<Utc>) {
 
 async fn review_one(store: &Store, config: &Config, job: &CronJob, now: DateTime<Utc>) {
     // A schedule that ended for good stays finished.
-    if job.state == "finished" && job.until.is_some_and(|u| u <= now) {
+    if job.state == JobState::Finished && job.until.is_some_and(|u| u <= now) {
         return;
     }
     let rec = match Recurrence::parse(config, &job.id, &job.source_name, &job.source_text, now) {
         Ok(rec) => rec,
         Err(reason) => {
-            if job.state != "broken" {
+            if job.state != JobState::Broken {
                 log_broken(&job.id, &reason);
                 if let Err(e) = store.mark_broken(&job.id, &reason, now).await {
                     tracing::error!(job = %job.id, error = %e, "cannot mark a recurring job broken");
@@ -172,7 +178,7 @@ async fn review_one(store: &Store, config: &Config, job: &CronJob, now: DateTime
             return;
         }
     };
-    if job.state == "broken" {
+    if job.state == JobState::Broken {
         match store.mend(&job.id, now).await {
             Ok(_) => {
                 tracing::info!(job = %job.id, "a broken recurring job passes the rules again: its schedule resumes")

@@ -1,6 +1,6 @@
 //! Recurring (`cron`) jobs, store side: the next occurrence written in the same
-//! transaction as the outcome that ends the previous one, the `broken` state, and the list
-//! start-up and reload review.
+//! transaction as the outcome that ends the previous one, the `broken` state and its
+//! mending (the list start-up and reload review is [`jobs::cron_jobs`]).
 //!
 //! Trusts: dispatch to have built the next occurrence (or the reason there is none) before
 //! asking for the outcome to be recorded. Guarantees: an outcome that ends a cron job's
@@ -8,11 +8,10 @@
 //! them cannot end a schedule; (job, occurrence) is unique, so doing it twice adds nothing.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use super::queries::{self, instant};
-use super::{NewSend, StoreError, ops};
-use crate::timefmt::utc_text;
+use super::sends::{moves, reads};
+use super::{EventKind, JobState, NewSend, StoreError, events, jobs};
 
 /// What follows the end of a cron job's send, decided before the outcome is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +31,7 @@ pub enum FollowUp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CronJob {
     pub id: String,
-    pub state: String,
+    pub state: JobState,
     pub source_name: String,
     pub source_text: String,
     pub until: Option<DateTime<Utc>>,
@@ -52,16 +51,42 @@ pub(super) fn apply(
 ) -> Result<(), StoreError> {
     match follow {
         FollowUp::Next { send, skipped } => {
-            ops::add_occurrence(conn, job_id, send, skipped.as_deref(), now)?;
+            add_occurrence(conn, job_id, send, skipped.as_deref(), now)?;
         }
         FollowUp::End { skipped } => {
             if let Some(detail) = skipped {
-                queries::insert_event(conn, now, "skipped", Some(job_id), detail)?;
+                events::insert(conn, now, EventKind::Skipped, Some(job_id), detail)?;
             }
         }
         FollowUp::Broken { reason } => mark_broken(conn, job_id, reason, now)?,
     }
     Ok(())
+}
+
+/// Adds the next occurrence of a recurring job, unless it exists already or the job is
+/// neither active nor finished (canceled, broken); records `skipped` (occurrences passed
+/// over) as one event. Returns whether a send was added.
+pub(super) fn add_occurrence(
+    conn: &Connection,
+    job_id: &str,
+    send: &NewSend,
+    skipped: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if let Some(detail) = skipped {
+        events::insert(conn, now, EventKind::Skipped, Some(job_id), detail)?;
+    }
+    let state = jobs::source(conn, job_id)?.map(|job| job.state);
+    match state {
+        Some(JobState::Active | JobState::Finished) => {}
+        Some(JobState::Canceled | JobState::Broken) | None => return Ok(false),
+    }
+    if reads::occurrence_state(conn, job_id, send.occurrence)?.is_some() {
+        return Ok(false);
+    }
+    moves::insert(conn, job_id, send, now)?;
+    jobs::move_state(conn, job_id, JobState::Finished, JobState::Active, now)?;
+    Ok(true)
 }
 
 /// Marks an active (or finished) job `broken` with its reason and one event.
@@ -71,14 +96,8 @@ pub(super) fn mark_broken(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE jobs SET state = 'broken', broken_reason = ?2, updated_at = ?3
-             WHERE id = ?1 AND state IN ('active', 'finished')",
-        )?
-        .execute(params![job_id, reason, utc_text(now)])?;
-    if changed > 0 {
-        queries::insert_event(conn, now, "broken", Some(job_id), reason)?;
+    if jobs::mark_broken(conn, job_id, reason, now)? > 0 {
+        events::insert(conn, now, EventKind::Broken, Some(job_id), reason)?;
     }
     Ok(())
 }
@@ -89,71 +108,11 @@ pub(super) fn mend(
     job_id: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE jobs SET state = 'active', broken_reason = NULL, updated_at = ?2
-             WHERE id = ?1 AND state = 'broken'",
-        )?
-        .execute(params![job_id, utc_text(now)])?;
-    if changed == 0 {
+    if jobs::mend(conn, job_id, now)? == 0 {
         return Ok(false);
     }
-    conn.prepare_cached(
-        "UPDATE sends SET next_attempt_at = MIN(next_attempt_at, ?2), updated_at = ?2
-         WHERE job_id = ?1 AND state = 'scheduled'",
-    )?
-    .execute(params![job_id, utc_text(now)])?;
+    moves::due_now(conn, job_id, now)?;
     let detail = "passes the rules under the reloaded config again; its schedule resumes";
-    queries::insert_event(conn, now, "mended", Some(job_id), detail)?;
+    events::insert(conn, now, EventKind::Mended, Some(job_id), detail)?;
     Ok(true)
-}
-
-/// Every cron job that is not canceled, for review at start-up and after a reload.
-pub(super) fn cron_jobs(conn: &Connection) -> Result<Vec<CronJob>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT j.id, j.state, j.source_name, j.source_text, j.until_at, j.broken_reason,
-                EXISTS (SELECT 1 FROM sends s
-                        WHERE s.job_id = j.id AND s.state IN ('scheduled', 'sending')),
-                (SELECT MAX(s.occurrence_at) FROM sends s WHERE s.job_id = j.id)
-         FROM jobs j WHERE j.kind = 'cron' AND j.state <> 'canceled' ORDER BY j.id",
-    )?;
-    type Raw = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        bool,
-        Option<String>,
-    );
-    let rows = stmt.query_map([], |row| {
-        Ok::<Raw, rusqlite::Error>((
-            row.get(0)?,
-            row.get(1)?,
-            row.get(2)?,
-            row.get(3)?,
-            row.get(4)?,
-            row.get(5)?,
-            row.get(6)?,
-            row.get(7)?,
-        ))
-    })?;
-    let mut jobs = Vec::new();
-    for row in rows {
-        let (id, state, source_name, source_text, until, broken_reason, has_open_send, last) = row?;
-        jobs.push(CronJob {
-            id,
-            state,
-            source_name,
-            source_text,
-            until: until.map(|t| instant("jobs.until_at", &t)).transpose()?,
-            broken_reason,
-            has_open_send,
-            last_occurrence: last
-                .map(|t| instant("sends.occurrence_at", &t))
-                .transpose()?,
-        });
-    }
-    Ok(jobs)
 }

@@ -8,23 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::StoreError;
-
-/// How a daemon sends: to Bird, or printed (`--dry-run`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunMode {
-    Live,
-    DryRun,
-}
-
-impl RunMode {
-    fn as_str(self) -> &'static str {
-        match self {
-            RunMode::Live => "live",
-            RunMode::DryRun => "dry-run",
-        }
-    }
-}
+use super::{EventKind, RunMode, StoreError, events};
 
 /// Records `mode` as the database's if it has none; returns the database's other mode
 /// when it already belongs to it (then nothing is written).
@@ -38,15 +22,8 @@ pub(super) fn claim(
             row.get(0)
         })
         .optional()?;
-    let stored = match stored.as_deref() {
-        Some("live") => RunMode::Live,
-        Some("dry-run") => RunMode::DryRun,
-        Some(other) => {
-            return Err(StoreError::BadValue {
-                column: "meta.value (mode)",
-                value: other.to_owned(),
-            });
-        }
+    let stored = match stored {
+        Some(word) => RunMode::read(word)?,
         None => {
             let has_sends: bool =
                 conn.query_row("SELECT EXISTS (SELECT 1 FROM sends)", [], |row| row.get(0))?;
@@ -56,7 +33,7 @@ pub(super) fn claim(
                 params![first.as_str()],
             )?;
             let detail = format!("this database belongs to {} runs", first.as_str());
-            super::queries::insert_event(conn, now, "mode", None, &detail)?;
+            events::insert(conn, now, EventKind::Mode, None, &detail)?;
             first
         }
     };

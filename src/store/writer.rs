@@ -22,12 +22,15 @@
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::StoreError;
+
+mod batch;
+use batch::{checkpoint, commit_batch};
 
 /// First wait after SQLite's own busy timeout ran out; doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
@@ -200,149 +203,4 @@ fn sort(
         Message::Ops(mut more) => ops.append(&mut more),
         Message::Checkpoint(reply) => checkpoints.push(reply),
     }
-}
-
-/// How one run of a batch ended.
-enum BatchEnd {
-    /// Committed; each operation's own result.
-    Committed(Vec<Result<(), StoreError>>),
-    /// Another connection holds the write lock; nothing was kept, run it again later.
-    Locked(rusqlite::Error),
-    /// Nothing was kept and every operation gets this error.
-    Failed(StoreError),
-}
-
-/// Runs a batch until it commits or fails for a reason waiting cannot fix, then answers.
-fn commit_batch(conn: &Connection, mut ops: Vec<Box<dyn Op>>) {
-    let mut backoff = FIRST_BACKOFF;
-    let mut locked_since: Option<Instant> = None;
-    let results = loop {
-        let mut lock_wait = Duration::ZERO;
-        match run_batch(conn, &mut ops, &mut lock_wait) {
-            BatchEnd::Committed(results) => {
-                if locked_since.is_none() && lock_wait >= LOCK_WAIT_NOTICE {
-                    tracing::warn!(
-                        waited_ms = lock_wait.as_millis() as u64,
-                        operations = ops.len(),
-                        "the database was locked by another writer (an open sqlite3 transaction?); \
-                         msgspool waited for it, nothing is lost"
-                    );
-                }
-                tracing::trace!(operations = ops.len(), "group commit");
-                break results;
-            }
-            BatchEnd::Failed(error) => {
-                tracing::error!(operations = ops.len(), %error, "a database write failed");
-                break vec![Err(error); ops.len()];
-            }
-            BatchEnd::Locked(error) => {
-                if locked_since.is_none() {
-                    tracing::warn!(
-                        operations = ops.len(),
-                        %error,
-                        "the database is locked by another writer (an open sqlite3 transaction?); \
-                         msgspool waits and retries, nothing is lost"
-                    );
-                    locked_since = Some(Instant::now());
-                }
-                thread::sleep(backoff);
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-    };
-    if let Some(since) = locked_since {
-        tracing::info!(
-            waited_ms = since.elapsed().as_millis() as u64,
-            operations = ops.len(),
-            "the database is writable again"
-        );
-    }
-    for (op, result) in ops.into_iter().zip(results) {
-        op.answer(result);
-    }
-}
-
-/// Runs every operation of a batch in one transaction, each in its own savepoint;
-/// `lock_wait` is set to how long BEGIN waited for the write lock.
-fn run_batch(conn: &Connection, ops: &mut [Box<dyn Op>], lock_wait: &mut Duration) -> BatchEnd {
-    let asked = Instant::now();
-    let begun = conn.execute_batch("BEGIN IMMEDIATE");
-    *lock_wait = asked.elapsed();
-    if let Err(e) = begun {
-        return if is_locked(&e) {
-            BatchEnd::Locked(e)
-        } else {
-            BatchEnd::Failed(e.into())
-        };
-    }
-    let mut results = Vec::with_capacity(ops.len());
-    for op in ops.iter_mut() {
-        match run_in_savepoint(conn, op.as_mut()) {
-            Ok(result) => results.push(result),
-            Err(error) => {
-                abandon(conn);
-                return BatchEnd::Failed(error);
-            }
-        }
-    }
-    match conn.execute_batch("COMMIT") {
-        Ok(()) => BatchEnd::Committed(results),
-        Err(e) => {
-            abandon(conn);
-            if is_locked(&e) {
-                BatchEnd::Locked(e)
-            } else {
-                BatchEnd::Failed(e.into())
-            }
-        }
-    }
-}
-
-/// Runs one operation in a savepoint: `Ok` carries the operation's own result (a failed
-/// operation is rolled back alone), `Err` an error that ends the whole batch.
-fn run_in_savepoint(
-    conn: &Connection,
-    op: &mut dyn Op,
-) -> Result<Result<(), StoreError>, StoreError> {
-    conn.execute_batch("SAVEPOINT op")?;
-    match op.run(conn) {
-        Ok(()) => {
-            conn.execute_batch("RELEASE op")?;
-            Ok(Ok(()))
-        }
-        // A disk error may have rolled back the whole transaction already (SQLite does
-        // that for SQLITE_FULL and SQLITE_IOERR); either way the batch cannot commit.
-        Err(error) if error.is_disk() || conn.is_autocommit() => Err(error),
-        Err(error) => {
-            conn.execute_batch("ROLLBACK TO op; RELEASE op")?;
-            Ok(Err(error))
-        }
-    }
-}
-
-/// Rolls back the open transaction, if SQLite has not done so already.
-fn abandon(conn: &Connection) {
-    if !conn.is_autocommit()
-        && let Err(error) = conn.execute_batch("ROLLBACK")
-    {
-        tracing::error!(%error, "cannot roll back a failed database write");
-    }
-}
-
-/// Whether an error means another connection holds a lock we need.
-fn is_locked(error: &rusqlite::Error) -> bool {
-    matches!(
-        error.sqlite_error_code(),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
-    )
-}
-
-/// Copies the WAL into the database file without waiting for readers.
-fn checkpoint(conn: &Connection) -> Result<(), StoreError> {
-    let (busy, wal_frames, copied): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })?;
-    tracing::debug!(busy, wal_frames, copied, "database checkpoint");
-    Ok(())
 }

@@ -15,12 +15,12 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use super::{JobKind, NewJob, NewSend, Options, Store};
+use super::{Backend, JobKind, NewJob, NewSend, Options, SqliteStore};
 use crate::timefmt::parse_utc_text;
 
 /// A store on a fresh database file; the folder goes when this is dropped.
 struct Db {
-    store: Store,
+    store: SqliteStore,
     path: PathBuf,
     _dir: TempDir,
 }
@@ -32,7 +32,7 @@ fn open_db() -> Db {
 fn open_db_with(options: Options) -> Db {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("msgspool.db");
-    let store = Store::open_with(&path, options).unwrap();
+    let store = SqliteStore::open_with(&path, options).unwrap();
     Db {
         store,
         path,

@@ -354,7 +354,7 @@ async fn a_store_opened_read_only_reads_but_refuses_writes() {
         .accept_job(job("a", "v1", &[now()]), now())
         .await
         .unwrap();
-    let reader = Store::open_read_only(&db.path).unwrap();
+    let reader = SqliteStore::open_read_only(&db.path).unwrap();
     assert_eq!(
         reader
             .list_sends(SendFilter::default())
@@ -379,11 +379,11 @@ fn opening_read_only_a_file_that_is_not_a_msgspool_database_is_refused() {
         .execute_batch("CREATE TABLE t (x)")
         .unwrap();
     assert!(matches!(
-        Store::open_read_only(&path),
+        SqliteStore::open_read_only(&path),
         Err(StoreError::NotMigrated { found: 0, .. })
     ));
     assert!(matches!(
-        Store::open_read_only(&dir.path().join("missing.db")),
+        SqliteStore::open_read_only(&dir.path().join("missing.db")),
         Err(StoreError::Open { .. })
     ));
 }

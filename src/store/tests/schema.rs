@@ -70,7 +70,7 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
     let Db { store, path, _dir } = db;
     drop(store);
     let db = Db {
-        store: Store::open(&path).unwrap(),
+        store: SqliteStore::open(&path).unwrap(),
         path,
         _dir,
     };
@@ -86,7 +86,7 @@ async fn opening_a_database_with_a_newer_schema_version_is_refused() {
             "INSERT INTO schema_version VALUES (3, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
         )
         .unwrap();
-    match Store::open(&db.path) {
+    match SqliteStore::open(&db.path) {
         Err(StoreError::NewerSchema { found, known, .. }) => {
             assert_eq!((found, known), (3, 2));
         }
@@ -264,7 +264,7 @@ async fn the_views_answer_upcoming_failures_and_recent_activity() {
 async fn opening_a_database_in_a_missing_folder_names_the_path_and_what_to_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("msgspool.db");
-    let Err(error) = Store::open(&path) else {
+    let Err(error) = SqliteStore::open(&path) else {
         panic!("a database was opened in a missing folder");
     };
     assert!(matches!(error, StoreError::Open { .. }), "{error:?}");
@@ -284,11 +284,55 @@ async fn opening_a_file_that_is_not_a_database_is_refused() {
         "not a database, just some text that is long enough ".repeat(20),
     )
     .unwrap();
-    assert!(matches!(Store::open(&path), Err(StoreError::Open { .. })));
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(StoreError::Open { .. })
+    ));
 }
 
 #[test]
 fn a_store_handle_can_be_cloned_and_shared_between_threads() {
     fn shareable<T: Clone + Send + Sync + 'static>() {}
-    shareable::<Store>();
+    shareable::<SqliteStore>();
+    shareable::<crate::store::Store>();
+}
+
+#[test]
+fn the_schema_allows_every_word_of_every_state_enum_and_no_other() {
+    use crate::store::{AttemptOutcome, JobState, SendState};
+    let db = open_db();
+    let raw = db.raw();
+    raw.execute_batch(
+        "INSERT INTO jobs (id, channel, kind, source_name, source_text, sha256, created_at, updated_at)
+         VALUES ('j', 'c', 'once', 'j.toml', '', 'x', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');
+         INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, next_attempt_at, payload, reference, created_at, updated_at)
+         VALUES ('j', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', '2026-01-02T00:00:00.000Z',
+                 '2026-01-01T00:00:00.000Z', '{}', 'r', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');",
+    )
+    .unwrap();
+    let set = |sql: &str, word: &str| raw.execute(sql, [word]);
+    for kind in JobKind::ALL {
+        let cron = (kind == JobKind::Cron).then_some("0 9 * * *");
+        raw.execute(
+            "UPDATE jobs SET kind = ?1, cron = ?2",
+            rusqlite::params![kind.as_str(), cron],
+        )
+        .unwrap();
+    }
+    for state in JobState::ALL {
+        set("UPDATE jobs SET state = ?1", state.as_str()).unwrap();
+    }
+    for state in SendState::ALL {
+        set("UPDATE sends SET state = ?1", state.as_str()).unwrap();
+    }
+    for outcome in AttemptOutcome::ALL {
+        set(
+            "INSERT INTO attempts (send_id, started_at, finished_at, outcome)
+             VALUES (1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', ?1)",
+            outcome.as_str(),
+        )
+        .unwrap();
+    }
+    assert!(set("UPDATE jobs SET state = ?1", "paused").is_err());
+    assert!(set("UPDATE sends SET state = ?1", "queued").is_err());
 }

@@ -26,7 +26,7 @@ fn hold_write_lock(db: &Db, hold: std::time::Duration) -> thread::JoinHandle<Ins
 
 /// Submits `count` jobs at once, each from its own task; returns every answer.
 async fn accept_concurrently(
-    store: &Store,
+    store: &SqliteStore,
     count: usize,
 ) -> Vec<Result<AcceptOutcome, StoreError>> {
     let tasks: Vec<_> = (0..count)
