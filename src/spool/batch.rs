@@ -3,7 +3,7 @@
 //!
 //! Owns: how many names and bytes one batch holds. Trusts: [`examine`] to judge one file
 //! (a panic there is caught here and sets only that file aside). Guarantees: at most
-//! [`BATCH_FILES`] names are held at once, and a batch reads at most [`BATCH_FILES`] files
+//! [`BATCH_FILES`] names are held beside the listing's read-ahead, and a batch reads at most [`BATCH_FILES`] files
 //! or about [`BATCH_BYTES`] of text (the file that crosses the bound is the last), so a
 //! pass over any number of waiting files runs in flat memory.
 
@@ -27,7 +27,7 @@ pub(super) struct Batch {
     pub names: VecDeque<OsString>,
     /// `None` once the folder has been read through (or could not be read on).
     pub listing: Option<Listing>,
-    /// How many names this batch held at most.
+    /// How many names were held at once (read ahead plus this batch's).
     pub names_held: usize,
 }
 
@@ -54,7 +54,7 @@ pub(super) fn judge(
             }
         }
     });
-    let names_held = names.len();
+    let names_held = names.len() + listing.as_ref().map_or(0, Listing::held);
     let now = Utc::now();
     let (mut verdicts, mut bytes) = (Vec::new(), 0u64);
     while verdicts.len() < BATCH_FILES && bytes < BATCH_BYTES {

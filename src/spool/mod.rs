@@ -3,8 +3,8 @@
 //! Filesystem events tell which files are complete ([`settle`]) and poke a pass; a timer
 //! rescans too, so a missed event costs at most one `rescan_interval`. A pass reads the
 //! folder as a stream ([`scan::Listing`]) and takes files in bounded batches
-//! ([`BATCH_FILES`] files or [`BATCH_BYTES`] of text), holding no more than one batch of
-//! names, so memory stays flat at any spool size ([`batch`]): each file is judged on its
+//! ([`BATCH_FILES`] files or [`BATCH_BYTES`] of text), holding no more than a window of
+//! names read ahead and one batch, so memory stays flat at any spool size ([`batch`]): each file is judged on its
 //! own ([`examine`], panics caught), the batch's accepted jobs go into one group commit, and only then are their files removed, if the name still
 //! points at the file that was read. A crash between commit and removal leaves a file
 //! whose content is already stored, which the next pass sees as unchanged and removes.
@@ -57,7 +57,8 @@ pub struct PassReport {
     pub waiting: usize,
     /// Set when the database refused a whole batch; the rest waits for the next try.
     pub store_error: Option<String>,
-    /// The most file names held at once: at most [`BATCH_FILES`], however many files wait.
+    /// The most file names held at once: at most [`scan::READ_AHEAD`] + [`BATCH_FILES`],
+    /// however many files wait.
     pub most_names_held: usize,
 }
 
