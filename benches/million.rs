@@ -125,14 +125,23 @@ fn fill(spool: &Path, n: usize) {
         std::fs::write(spool.join(format!("job-{i:07}.toml")), &text).expect("write a job file");
     }
     let secs = started.elapsed().as_secs_f64();
+    // Files that wait through a restart are on disk; without this, every commit's fsync
+    // would also flush gigabytes of the fill.
+    let synced = Instant::now();
+    let ok = std::process::Command::new("sync")
+        .status()
+        .is_ok_and(|s| s.success());
     println!(
-        "fill:     {n} files of {} bytes written in {secs:.1} s",
-        text.len()
+        "fill:     {n} files of {} bytes written in {secs:.1} s, synced to disk in {:.1} s{}",
+        text.len(),
+        synced.elapsed().as_secs_f64(),
+        if ok { "" } else { " [sync FAILED]" }
     );
 }
 
 /// Follows intake through the database (highest job rowid: cheap at any size) and prints
-/// files/s per slice, with the daemon's RSS at each slice's end.
+/// files/s per slice, with the daemon's CPU time per file (which a busy machine does not
+/// inflate, unlike files/s) and its RSS at each slice's end.
 fn intake(db: &Path, n: usize, started: Instant, pid: u32) {
     let Ok(conn) =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -156,14 +165,15 @@ fn intake(db: &Path, n: usize, started: Instant, pid: u32) {
         std::thread::sleep(Duration::from_millis(20));
         now_taken = taken();
         if first.is_none() && now_taken > 0 {
-            first = Some((Instant::now(), now_taken));
+            first = Some((Instant::now(), now_taken, usage(pid).cpu_seconds));
         }
         while now_taken >= next_mark && next_mark <= n {
-            marks.push((next_mark, Instant::now(), usage(pid).rss_mib));
+            let u = usage(pid);
+            marks.push((next_mark, Instant::now(), u.rss_mib, u.cpu_seconds));
             next_mark += slice;
         }
     }
-    let Some((first_at, first_count)) = first else {
+    let Some((first_at, first_count, first_cpu)) = first else {
         println!("intake:   nothing committed [TIMED OUT]");
         return;
     };
@@ -171,16 +181,18 @@ fn intake(db: &Path, n: usize, started: Instant, pid: u32) {
         "intake:   first commit {:.0} ms after start",
         ms(first_at - started)
     );
-    let mut prev = (first_count, first_at);
-    for (mark, at, rss) in &marks {
+    let mut prev = (first_count, first_at, first_cpu);
+    for (mark, at, rss, cpu) in &marks {
         let secs = (*at - prev.1).as_secs_f64().max(1e-3);
+        let files = mark.saturating_sub(prev.0).max(1) as f64;
         println!(
-            "intake:   files {:>7} to {:>7}: {:>7.0} files/s (RSS {rss:.1} MiB)",
+            "intake:   files {:>7} to {:>7}: {:>7.0} files/s, {:>4.0} µs CPU per file (RSS {rss:.1} MiB)",
             prev.0,
             mark,
-            (mark - prev.0) as f64 / secs
+            files / secs,
+            (cpu - prev.2) * 1e6 / files
         );
-        prev = (*mark, *at);
+        prev = (*mark, *at, *cpu);
     }
     let last = marks.last().map_or(first_at, |m| m.1);
     let secs = (last - first_at).as_secs_f64().max(1e-3);
@@ -253,10 +265,11 @@ fn lateness(d: &Daemon, fake: &FakeBird) {
     );
 }
 
-/// Resident memory now and at its peak, from /proc.
+/// Resident memory now and at its peak, and CPU time so far, from /proc.
 struct Usage {
     peak_rss_mib: f64,
     rss_mib: f64,
+    cpu_seconds: f64,
 }
 
 fn usage(pid: u32) -> Usage {
@@ -269,9 +282,19 @@ fn usage(pid: u32) -> Usage {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: f64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<f64>().ok())
+        .sum();
     Usage {
         peak_rss_mib: kib("VmHWM:") / 1024.0,
         rss_mib: kib("VmRSS:") / 1024.0,
+        cpu_seconds: ticks / 100.0, // USER_HZ is 100 on Linux
     }
 }
 
