@@ -1,15 +1,17 @@
 //! Intake: from files in the spool folder to committed jobs.
 //!
 //! Filesystem events tell which files are complete ([`settle`]) and poke a pass; a timer
-//! rescans too, so a missed event costs at most one `rescan_interval`. A pass lists the
-//! names, then takes files in bounded batches ([`BATCH_FILES`] files or [`BATCH_BYTES`] of
-//! text): each file is judged on its own ([`examine`], panics caught), the batch's accepted
-//! jobs go into one group commit, and only then are their files removed, if the name still
+//! rescans too, so a missed event costs at most one `rescan_interval`. A pass reads the
+//! folder as a stream ([`scan::Listing`]) and takes files in bounded batches
+//! ([`BATCH_FILES`] files or [`BATCH_BYTES`] of text), holding no more than a window of
+//! names read ahead and one batch, so memory stays flat at any spool size ([`batch`]): each file is judged on its
+//! own ([`examine`], panics caught), the batch's accepted jobs go into one group commit, and only then are their files removed, if the name still
 //! points at the file that was read. A crash between commit and removal leaves a file
 //! whose content is already stored, which the next pass sees as unchanged and removes.
 //! Refused files move to `rejected/` ([`reject`]). A database that refuses everything
 //! (locked, disk full) leaves files in place; the caller retries with backoff.
 
+mod batch;
 mod examine;
 pub mod fsops;
 pub mod plan;
@@ -32,6 +34,7 @@ use tokio::sync::{Notify, watch};
 use crate::config::Config;
 use crate::job::JobErrors;
 use crate::store::{AcceptOutcome, NewJob, Store};
+use batch::Batch;
 use examine::{Parsed, Verdict};
 use settle::Readiness;
 
@@ -54,6 +57,9 @@ pub struct PassReport {
     pub waiting: usize,
     /// Set when the database refused a whole batch; the rest waits for the next try.
     pub store_error: Option<String>,
+    /// The most file names held at once: at most [`scan::READ_AHEAD`] + [`BATCH_FILES`],
+    /// however many files wait.
+    pub most_names_held: usize,
 }
 
 /// The spool folder and what intake needs to take files in.
@@ -72,13 +78,14 @@ pub fn escaped(name: &str) -> String {
 }
 
 impl Intake {
-    /// Scans the folder once and takes in everything complete, batch by batch.
-    pub async fn pass(&self, ready: &Arc<Readiness>) -> PassReport {
+    /// Reads the folder once, as a stream, and takes in everything complete, batch by
+    /// batch; stops early (the rest waits for the next pass) when `stop` turns true.
+    pub async fn pass(&self, ready: &Arc<Readiness>, stop: &watch::Receiver<bool>) -> PassReport {
         let mut report = PassReport::default();
         let spool = self.spool.clone();
-        let mut names: VecDeque<OsString> =
-            match tokio::task::spawn_blocking(move || scan::list(&spool)).await {
-                Ok(Ok(names)) => names.into(),
+        let mut listing =
+            match tokio::task::spawn_blocking(move || scan::Listing::open(&spool)).await {
+                Ok(Ok(listing)) => Some(listing),
                 Ok(Err(e)) => {
                     let spool = self.spool.display();
                     tracing::error!(%spool, error = %e, "cannot list the spool folder");
@@ -89,13 +96,18 @@ impl Intake {
                     return report;
                 }
             };
-        while !names.is_empty() && report.store_error.is_none() {
+        let mut names = VecDeque::new();
+        while (listing.is_some() || !names.is_empty())
+            && report.store_error.is_none()
+            && !*stop.borrow()
+        {
             let config = self.config.borrow().clone();
-            let (verdicts, rest) = self.judge_batch(names, config, ready).await;
-            names = rest;
+            let batch = self.judge_batch(listing, names, config, ready).await;
+            (listing, names) = (batch.listing, batch.names);
+            report.most_names_held = report.most_names_held.max(batch.names_held);
             let now = Utc::now();
             let mut accepted = Vec::new();
-            for v in verdicts {
+            for v in batch.verdicts {
                 match v {
                     Verdict::Accept(p) => accepted.push(*p),
                     Verdict::Reject {
@@ -110,10 +122,13 @@ impl Intake {
                     Verdict::Gone => {}
                 }
             }
+            let before = report.accepted;
             self.commit_batch(accepted, now, &mut report, ready).await;
-        }
-        if report.accepted > 0 {
-            self.dispatch_waker.notify_one();
+            if report.accepted > before {
+                // Per batch, not per pass: a pass through a million files takes minutes,
+                // and a job due now must not wait for its end.
+                self.dispatch_waker.notify_one();
+            }
         }
         if report.accepted + report.rejected > 0 {
             tracing::info!(
@@ -127,40 +142,22 @@ impl Intake {
         report
     }
 
-    /// Judges files from the front of `names` until the batch is full; returns the
-    /// verdicts and the names left for the next batch.
+    /// One batch from where the pass stands, judged on a blocking thread.
     async fn judge_batch(
         &self,
-        mut names: VecDeque<OsString>,
+        listing: Option<scan::Listing>,
+        names: VecDeque<OsString>,
         config: Arc<Config>,
         ready: &Arc<Readiness>,
-    ) -> (Vec<Verdict>, VecDeque<OsString>) {
+    ) -> Batch {
         let spool = self.spool.clone();
         let ready = ready.clone();
-        let work = move || {
-            let now = Utc::now();
-            let (mut verdicts, mut bytes) = (Vec::new(), 0u64);
-            while verdicts.len() < BATCH_FILES && bytes < BATCH_BYTES {
-                let Some(name) = names.pop_front() else { break };
-                let judged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    examine::examine(&spool, &name, &ready, &config, now, config.settle)
-                }));
-                let (verdict, read) = judged.unwrap_or_else(|_| {
-                    let label = name.to_string_lossy().into_owned();
-                    let message = "msgspool failed on this file (an internal error, logged); it was set aside: please report it with the file".to_owned();
-                    let errors = examine::whole_file(&label, message);
-                    (Verdict::Reject { name: name.clone(), label, errors }, 0)
-                });
-                bytes = bytes.saturating_add(read);
-                verdicts.push(verdict);
-            }
-            (verdicts, names)
-        };
+        let work = move || batch::judge(&spool, listing, names, &config, &ready);
         match tokio::task::spawn_blocking(work).await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "an intake batch failed");
-                (Vec::new(), VecDeque::new())
+                Batch::default()
             }
         }
     }
@@ -278,3 +275,6 @@ fn remove_if_same(spool: &std::path::Path, p: &Parsed, ready: &Readiness) {
         tracing::warn!(%file, error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -24,7 +24,7 @@ impl Intake {
         let _watcher = watch_folder(&self.spool, tx, ready.clone());
         let mut backoff: Option<Duration> = None;
         loop {
-            let report = self.pass(&ready).await;
+            let report = self.pass(&ready, &stop).await;
             backoff = match (&report.store_error, backoff) {
                 (Some(e), None) => {
                     tracing::warn!(error = %e, "the database refuses jobs; the files stay in the spool and are retried with backoff");

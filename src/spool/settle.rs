@@ -6,6 +6,12 @@
 //! nothing about (present at start, or after an event overflow) is complete once its inode
 //! has been unchanged for the settle time: its ctime (which `touch` and `rsync -t` cannot
 //! set back) is that old, or it looked the same on passes that far apart.
+//!
+//! What is remembered per name is capped ([`MAX_REMEMBERED`] complete names and as many
+//! first sightings), so a million files renamed in at once cost bounded memory: a name
+//! past the cap is judged by the settle time instead, which is slower, never less safe.
+//! Names being written are never dropped: forgetting one would let a paused writer's
+//! half-written file through.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
@@ -15,6 +21,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind, RenameMode};
 
 use super::read::Stat;
+
+/// The most complete names, and the most first sightings, remembered at once.
+pub const MAX_REMEMBERED: usize = 16 * 1024;
 
 #[derive(Default)]
 struct State {
@@ -67,7 +76,9 @@ impl Readiness {
             | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => {
                 if let Some(n) = last {
                     s.writing.remove(n);
-                    s.complete.insert(n.to_owned());
+                    if s.complete.len() < MAX_REMEMBERED {
+                        s.complete.insert(n.to_owned());
+                    }
                 }
             }
             EventKind::Modify(ModifyKind::Name(RenameMode::From)) | EventKind::Remove(_) => {
@@ -100,8 +111,10 @@ impl Readiness {
         match s.first_seen.get(name) {
             Some((seen, at)) if seen == stat => at.elapsed() >= settle,
             _ => {
-                s.first_seen
-                    .insert(name.to_owned(), (*stat, Instant::now()));
+                if s.first_seen.len() < MAX_REMEMBERED || s.first_seen.contains_key(name) {
+                    s.first_seen
+                        .insert(name.to_owned(), (*stat, Instant::now()));
+                }
                 false
             }
         }
@@ -110,6 +123,13 @@ impl Readiness {
     /// Drops what is known about `name` (taken in, rejected or gone).
     pub fn forget(&self, name: &OsStr) {
         self.lock().forget(name);
+    }
+
+    /// How many names are remembered as complete and as first seen.
+    #[cfg(test)]
+    fn remembered(&self) -> (usize, usize) {
+        let s = self.lock();
+        (s.complete.len(), s.first_seen.len())
     }
 }
 
@@ -178,5 +198,35 @@ mod tests {
             ..future
         };
         assert!(r.is_complete(OsStr::new("c.toml"), &old, Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn past_the_cap_a_closed_file_is_judged_by_the_settle_time_and_memory_stays_bounded() {
+        let r = Readiness::default();
+        let closed = |name: &str| {
+            Event::new(EventKind::Access(AccessKind::Close(AccessMode::Write)))
+                .add_path(format!("/s/{name}").into())
+        };
+        for i in 0..MAX_REMEMBERED + 100 {
+            r.on_event(&closed(&format!("job-{i}.toml")));
+        }
+        assert_eq!(r.remembered().0, MAX_REMEMBERED);
+        let settle = Duration::from_secs(1);
+        let past_cap = OsStr::new("job-last.toml");
+        r.on_event(&closed("job-last.toml"));
+        assert!(
+            !r.is_complete(past_cap, &stat_now(), settle),
+            "a fresh file past the cap waits for the settle time"
+        );
+        let old = Stat {
+            ctime: (0, 0),
+            ..stat_now()
+        };
+        assert!(r.is_complete(past_cap, &old, settle));
+        assert!(r.is_complete(OsStr::new("job-0.toml"), &stat_now(), settle));
+        for i in 0..MAX_REMEMBERED + 100 {
+            r.is_complete(OsStr::new(&format!("new-{i}.toml")), &stat_now(), settle);
+        }
+        assert_eq!(r.remembered().1, MAX_REMEMBERED);
     }
 }
