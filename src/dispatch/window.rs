@@ -61,13 +61,12 @@ impl Window {
         if cap == self.cap {
             return;
         }
+        // A threshold at the old cap was never lowered by a cut: it follows the cap.
+        let uncut = self.threshold >= self.cap as f64;
         self.cap = cap;
         let cap = cap as f64;
         self.size = self.size.min(cap);
-        self.threshold = self.threshold.min(cap);
-        if self.threshold < self.size {
-            self.threshold = self.size;
-        }
+        self.threshold = if uncut { cap } else { self.threshold.min(cap) };
     }
 
     /// Whether every slot is taken while due sends wait for one.

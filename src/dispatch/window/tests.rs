@@ -106,6 +106,15 @@ fn a_lower_cap_shrinks_the_window_at_once_and_a_cap_of_zero_means_one() {
 }
 
 #[test]
+fn a_raised_cap_lets_the_window_double_up_to_it() {
+    let mut w = Window::new(32);
+    w.set_cap(256);
+    w.note_full(true);
+    answer(&mut w, Instant::now(), 32, RTT, Duration::from_millis(1));
+    assert_eq!(w.size(), 64);
+}
+
+#[test]
 fn a_cap_below_the_initial_window_starts_at_the_cap() {
     assert_eq!(Window::new(8).size(), 8);
 }
