@@ -9,7 +9,7 @@
 //! the in-flight set, so the drain puts them back.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
@@ -18,30 +18,44 @@ use tokio::task::JoinSet;
 use super::{Dispatcher, MAX_SLEEP, RECHECK_AHEAD, Shared, lock, task, timer};
 use crate::store::ClaimedSend;
 
+/// Sends claimed together, to start at one instant (at or after each one's due instant).
+pub(super) struct Group {
+    pub(super) fire_at: DateTime<Utc>,
+    pub(super) sends: Vec<ClaimedSend>,
+}
+
+impl Group {
+    pub(super) fn len(&self) -> usize {
+        self.sends.len()
+    }
+
+    /// How long until the group is re-read and its requests prepared (zero: now).
+    pub(super) fn recheck_in(&self, now: DateTime<Utc>) -> Duration {
+        (self.fire_at - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .saturating_sub(RECHECK_AHEAD)
+    }
+}
+
 impl Dispatcher {
-    /// Takes a token for each claimed send and starts its request at `fire_at` (at once
-    /// when that has passed); false when told to stop first.
+    /// Takes a token for each send of the group and starts its request at the group's
+    /// instant (at once when that has passed); false when told to stop first.
     pub(super) async fn fire(
         &mut self,
-        claimed: Vec<ClaimedSend>,
-        fire_at: DateTime<Utc>,
+        group: Group,
         shared: &Arc<Shared>,
         tasks: &mut JoinSet<()>,
         stop: &mut watch::Receiver<bool>,
     ) -> bool {
-        // Re-read just before the instant, not at the claim: a cancel committed while the
-        // group waited for its instant is honoured.
-        if let Ok(early) = (fire_at - Utc::now()).to_std() {
-            self.pause(early.saturating_sub(RECHECK_AHEAD), stop).await;
-            if *stop.borrow() {
-                return false;
-            }
-        }
+        // The loop hands the group over just before its instant, not at the claim: a
+        // cancel committed while it waited for its instant is honoured.
+        let Group { fire_at, sends } = group;
         // Sends whose token is taken go out in groups: one read re-checks a whole group
         // just before its requests start, and a group is launched before any wait for the
         // next token, so no send waits between its check and its POST.
         let mut ready = Vec::new();
-        for send in claimed {
+        for send in sends {
             let immediate = lock(&shared.bucket).take(Instant::now()).is_none();
             if !immediate {
                 if !self.launch(&mut ready, fire_at, shared, tasks, stop).await {

@@ -27,7 +27,7 @@ pub mod timer;
 pub mod transport;
 pub mod window;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -94,6 +94,9 @@ impl Dispatcher {
         // recovery made due at once: waiting one lead keeps them from going out early.
         self.pause(lead, &mut stop).await;
         let mut tasks = JoinSet::new();
+        // Claimed ahead and waiting for their instant, earliest first: the loop claims the
+        // next instant's sends while these wait, so each has its whole lead.
+        let mut waiting: VecDeque<fire::Group> = VecDeque::new();
         let mut failing_since: Option<Instant> = None;
         while !*stop.borrow() {
             // A loop that cannot claim for a reason waiting cannot fix is not alive.
@@ -106,26 +109,41 @@ impl Dispatcher {
                 self.sleep(wait, &mut stop).await;
                 continue;
             }
+            let now = Utc::now();
+            let head_in = waiting.front().map(|g| g.recheck_in(now));
+            if head_in.is_some_and(|left| left.is_zero()) {
+                if let Some(group) = waiting.pop_front() {
+                    if !self.fire(group, &shared, &mut tasks, &mut stop).await {
+                        break;
+                    }
+                }
+                continue;
+            }
+            // No sleep outlasts the wait of the earliest claimed group.
+            let nap = |wait: Duration| head_in.map_or(wait, |left| wait.min(left));
             // Read each turn, so a reload changes it at once.
             let lead = self.config.borrow().bird.claim_ahead;
-            let now = Utc::now();
             let earliest = self.alive(self.store.next_due()).await;
             let bound = match &earliest {
                 Ok(earliest) => timer::claim_bound(now, *earliest, lead),
                 // The claim below meets the same trouble and handles it.
                 Err(_) => Claim::UpTo(now),
             };
-            let free = lock(&shared.window).size().saturating_sub(tasks.len());
+            let queued: usize = waiting.iter().map(fire::Group::len).sum();
+            let free = lock(&shared.window)
+                .size()
+                .saturating_sub(tasks.len())
+                .saturating_sub(queued);
             if free == 0 {
                 lock(&shared.window).note_full(matches!(bound, Claim::UpTo(_)));
-                self.sleep(MAX_SLEEP, &mut stop).await;
+                self.sleep(nap(MAX_SLEEP), &mut stop).await;
                 continue;
             }
             let fire_at = match bound {
                 Claim::UpTo(at) => at,
                 Claim::Sleep(wait) => {
                     lock(&shared.window).note_full(false);
-                    self.sleep(wait, &mut stop).await;
+                    self.sleep(nap(wait), &mut stop).await;
                     continue;
                 }
             };
@@ -155,7 +173,7 @@ impl Dispatcher {
                             break;
                         }
                     }
-                    self.sleep(MAX_SLEEP, &mut stop).await;
+                    self.sleep(nap(MAX_SLEEP), &mut stop).await;
                     continue;
                 }
             };
@@ -166,7 +184,7 @@ impl Dispatcher {
                     Ok(_) => Duration::from_millis(5),
                     Err(_) => MAX_SLEEP,
                 };
-                self.sleep(wait, &mut stop).await;
+                self.sleep(nap(wait), &mut stop).await;
                 continue;
             }
             if claimed.len() < free {
@@ -175,12 +193,15 @@ impl Dispatcher {
             // All of them, before any wait: a stop while they wait for their instant or a
             // token puts back every claimed send, not only those already on their way.
             lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
-            if !self
-                .fire(claimed, fire_at, &shared, &mut tasks, &mut stop)
-                .await
-            {
-                break;
-            }
+            // In order of instant: an earlier send taken in meanwhile goes before.
+            let at = waiting.partition_point(|g| g.fire_at <= fire_at);
+            waiting.insert(
+                at,
+                fire::Group {
+                    fire_at,
+                    sends: claimed,
+                },
+            );
         }
         self.drain(tasks, &shared).await;
     }
