@@ -112,10 +112,10 @@ impl Dispatcher {
             let now = Utc::now();
             let head_in = waiting.front().map(|g| g.recheck_in(now));
             if head_in.is_some_and(|left| left.is_zero()) {
-                if let Some(group) = waiting.pop_front() {
-                    if !self.fire(group, &shared, &mut tasks, &mut stop).await {
-                        break;
-                    }
+                if let Some(group) = waiting.pop_front()
+                    && !self.fire(group, &shared, &mut tasks, &mut stop).await
+                {
+                    break;
                 }
                 continue;
             }
