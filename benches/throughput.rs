@@ -17,7 +17,8 @@ use common::fake_bird::{FakeBird, FakeConfig};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
-const SCENARIOS: [&str; 5] = ["intake", "dispatch", "lateness", "wan", "cpu"];
+/// `wan32` is `wan` with the old fixed window (`max_in_flight = 32`), for comparison.
+const SCENARIOS: [&str; 6] = ["intake", "dispatch", "lateness", "wan", "cpu", "wan32"];
 
 fn main() {
     // `cargo bench` passes `--bench`; every other argument names a scenario.
@@ -45,8 +46,12 @@ fn main() {
         lateness(1_000, Duration::from_secs(10));
     }
     if runs("wan") {
-        wan(10_000, Duration::from_millis(150));
-        wan(10_000, Duration::from_millis(400));
+        wan(10_000, Duration::from_millis(150), None);
+        wan(10_000, Duration::from_millis(400), None);
+    }
+    if asked.iter().any(|a| a == "wan32") {
+        wan(10_000, Duration::from_millis(150), Some(32));
+        wan(10_000, Duration::from_millis(400), Some(32));
     }
     if runs("cpu") {
         cpu(10_000);
@@ -255,13 +260,16 @@ fn lateness(n: usize, over: Duration) {
 }
 
 /// A daemon on the shipped `[bird]` defaults (rate limit, window cap, claim-ahead): the
-/// helper's config without its `rate_limit` and `max_in_flight` lines.
-fn start_shipped(fake: &FakeBird) -> Daemon {
+/// helper's config without its `rate_limit` and `max_in_flight` lines; `window` keeps the
+/// latter at that value.
+fn start_shipped(fake: &FakeBird, window: Option<usize>) -> Daemon {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
-    let text = Daemon::config_text(fake, dir.path(), "", 0, 0)
+    let text = Daemon::config_text(fake, dir.path(), "", window.unwrap_or(0), 0)
         .lines()
-        .filter(|l| !l.starts_with("rate_limit") && !l.starts_with("max_in_flight"))
+        .filter(|l| {
+            !l.starts_with("rate_limit") && (window.is_some() || !l.starts_with("max_in_flight"))
+        })
         .map(|l| format!("{l}\n"))
         .collect::<String>();
     std::fs::write(dir.path().join("config.toml"), text).expect("config");
@@ -279,12 +287,12 @@ fn start_shipped(fake: &FakeBird) -> Daemon {
 /// `n` sends due at one instant against a fake that answers after `latency` (Bird over
 /// the internet), shipped defaults: sends/s between the 10th and 90th percentile of the
 /// fake's receive times.
-fn wan(n: usize, latency: Duration) {
+fn wan(n: usize, latency: Duration, window: Option<usize>) {
     let fake = FakeBird::start_blocking(FakeConfig {
         latency,
         ..FakeConfig::default()
     });
-    let d = start_shipped(&fake);
+    let d = start_shipped(&fake, window);
     wait_until(|| d.log().contains("msgspool started"));
     let due: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(15);
     let due_text = rfc3339(due);
@@ -310,8 +318,11 @@ fn wan(n: usize, latency: Duration) {
     let sends = (arrived.len() as f64 * 0.8).round();
     let u = usage(d.pid().unwrap_or(0));
     println!(
-        "wan:      {n} sends due at one instant, fake answers after {} ms, shipped defaults -> {:.0} sends/s between p10 and p90 of receive times; last at due + {:.2} s{}; peak RSS {:.1} MiB, CPU {:.2} s",
+        "wan:      {n} sends due at one instant, fake answers after {} ms, {} -> {:.0} sends/s between p10 and p90 of receive times; last at due + {:.2} s{}; peak RSS {:.1} MiB, CPU {:.2} s",
         latency.as_millis(),
+        window.map_or("shipped defaults".to_owned(), |w| format!(
+            "max_in_flight = {w}"
+        )),
         sends / middle,
         (last - due).num_milliseconds() as f64 / 1000.0,
         if done { "" } else { " [TIMED OUT]" },
