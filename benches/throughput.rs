@@ -1,6 +1,7 @@
-//! `cargo bench --bench throughput`: the release daemon against the fake Bird on
-//! 127.0.0.1, printing intake, dispatch and lateness figures with the daemon's peak RSS
-//! and CPU seconds. Figures, not assertions: the targets are compared in the README.
+//! `cargo bench --bench throughput [-- intake|dispatch|lateness|wan|cpu ...]`: the release
+//! daemon against the fake Bird on 127.0.0.1, printing intake, dispatch, lateness, WAN
+//! throughput and CPU figures with the daemon's peak RSS and CPU seconds. No name runs
+//! them all. Figures, not assertions: the targets are compared in the README.
 //!
 //! Every loop here is bounded in count and time; traffic goes only to loopback.
 
@@ -16,13 +17,45 @@ use common::fake_bird::{FakeBird, FakeConfig};
 
 const LIMIT: Duration = Duration::from_secs(300);
 
+/// `wan32` is `wan` with the old fixed window (`max_in_flight = 32`), for comparison.
+const SCENARIOS: [&str; 6] = ["intake", "dispatch", "lateness", "wan", "cpu", "wan32"];
+
 fn main() {
-    // `cargo bench` passes `--bench`; a filter argument is not supported.
+    // `cargo bench` passes `--bench`; every other argument names a scenario.
+    let asked: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if let Some(unknown) = asked.iter().find(|a| !SCENARIOS.contains(&a.as_str())) {
+        eprintln!(
+            "unknown scenario `{unknown}`; choose from {}",
+            SCENARIOS.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let runs = |name: &str| asked.is_empty() || asked.iter().any(|a| a == name);
     println!("msgspool throughput benchmark (release build, fake Bird on 127.0.0.1)");
-    intake(10_000);
-    intake_waiting(100_000);
-    dispatch(10_000);
-    lateness(1_000, Duration::from_secs(10));
+    if runs("intake") {
+        intake(10_000);
+        intake_waiting(100_000);
+    }
+    if runs("dispatch") {
+        dispatch(10_000);
+    }
+    if runs("lateness") {
+        lateness(1_000, Duration::from_secs(10));
+    }
+    if runs("wan") {
+        wan(10_000, Duration::from_millis(150), None);
+        wan(10_000, Duration::from_millis(400), None);
+    }
+    if asked.iter().any(|a| a == "wan32") {
+        wan(10_000, Duration::from_millis(150), Some(32));
+        wan(10_000, Duration::from_millis(400), Some(32));
+    }
+    if runs("cpu") {
+        cpu(10_000);
+    }
 }
 
 /// Process figures read from /proc: peak resident memory and CPU time so far.
@@ -214,13 +247,118 @@ fn lateness(n: usize, over: Duration) {
     let early = late_ms.iter().filter(|v| **v < 0.0).count();
     let u = usage(d.pid().unwrap_or(0));
     println!(
-        "lateness: {n} sends due at distinct instants over {:.0} s -> arrival minus due: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {early} early{}; peak RSS {:.1} MiB, CPU {:.2} s",
+        "lateness: {n} sends due at distinct instants over {:.0} s -> arrival minus due: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms; {early} early{}; peak RSS {:.1} MiB, CPU {:.2} s",
         over.as_secs_f64(),
         pick(0.5),
         pick(0.99),
+        pick(0.999),
         late_ms.last().copied().unwrap_or(f64::NAN),
         if done { "" } else { " [TIMED OUT]" },
         u.peak_rss_mib,
         u.cpu_seconds
+    );
+}
+
+/// A daemon on the shipped `[bird]` defaults (rate limit, window cap, claim-ahead): the
+/// helper's config without its `rate_limit` and `max_in_flight` lines; `window` keeps the
+/// latter at that value.
+fn start_shipped(fake: &FakeBird, window: Option<usize>) -> Daemon {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
+    let text = Daemon::config_text(fake, dir.path(), "", window.unwrap_or(0), 0)
+        .lines()
+        .filter(|l| {
+            !l.starts_with("rate_limit") && (window.is_some() || !l.starts_with("max_in_flight"))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    std::fs::write(dir.path().join("config.toml"), text).expect("config");
+    let mut d = Daemon {
+        dir,
+        child: None,
+        extra_config: String::new(),
+        env: Vec::new(),
+        unset: Vec::new(),
+    };
+    d.spawn();
+    d
+}
+
+/// `n` sends due at one instant against a fake that answers after `latency` (Bird over
+/// the internet), shipped defaults: sends/s between the 10th and 90th percentile of the
+/// fake's receive times.
+fn wan(n: usize, latency: Duration, window: Option<usize>) {
+    let fake = FakeBird::start_blocking(FakeConfig {
+        latency,
+        ..FakeConfig::default()
+    });
+    let d = start_shipped(&fake, window);
+    wait_until(|| d.log().contains("msgspool started"));
+    let due: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(15);
+    let due_text = rfc3339(due);
+    drop_all(&d, n, |_| format!("scheduledFor = \"{due_text}\""));
+    let db = d.database();
+    if !wait_until(|| count(&db, "SELECT count(*) FROM sends") >= n) {
+        println!("wan:      intake did not finish [TIMED OUT]");
+        return;
+    }
+    let done = wait_until(|| fake.accepted_count() >= n);
+    let mut arrived: Vec<DateTime<Utc>> = fake.accepted().iter().map(|r| r.arrived_at).collect();
+    arrived.sort();
+    let at = |q: f64| {
+        arrived
+            .get(((arrived.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+    };
+    let (Some(p10), Some(p90), Some(last)) = (at(0.1), at(0.9), arrived.last().copied()) else {
+        println!("wan:      nothing arrived [TIMED OUT]");
+        return;
+    };
+    let middle = (p90 - p10).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    let sends = (arrived.len() as f64 * 0.8).round();
+    let u = usage(d.pid().unwrap_or(0));
+    println!(
+        "wan:      {n} sends due at one instant, fake answers after {} ms, {} -> {:.0} sends/s between p10 and p90 of receive times; last at due + {:.2} s{}; peak RSS {:.1} MiB, CPU {:.2} s",
+        latency.as_millis(),
+        window.map_or("shipped defaults".to_owned(), |w| format!(
+            "max_in_flight = {w}"
+        )),
+        sends / middle,
+        (last - due).num_milliseconds() as f64 / 1000.0,
+        if done { "" } else { " [TIMED OUT]" },
+        u.peak_rss_mib,
+        u.cpu_seconds
+    );
+}
+
+/// Daemon CPU seconds for `n` sends end to end: files taken in, sent (rate limit off),
+/// every outcome recorded; the idle daemon's CPU before the files are dropped is not
+/// counted.
+fn cpu(n: usize) {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let d = Daemon::start_tuned(&fake, "", 256);
+    wait_until(|| d.log().contains("msgspool started"));
+    let staging = d.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).expect("staging");
+    for i in 0..n {
+        std::fs::write(staging.join(format!("job-{i:05}.toml")), text_job("")).expect("write");
+    }
+    let pid = d.pid().unwrap_or(0);
+    let before = usage(pid);
+    let started = Instant::now();
+    for i in 0..n {
+        let name = format!("job-{i:05}.toml");
+        std::fs::rename(staging.join(&name), d.spool().join(&name)).expect("rename");
+    }
+    let db = d.database();
+    let done = wait_until(|| count(&db, "SELECT count(*) FROM sends WHERE state = 'sent'") >= n);
+    let secs = started.elapsed().as_secs_f64();
+    let after = usage(pid);
+    let cpu = after.cpu_seconds - before.cpu_seconds;
+    println!(
+        "cpu:      {n} sends end to end (intake, dispatch, recording; rate limit off) in {secs:.2} s -> daemon CPU {cpu:.2} s ({:.0} µs per send){}; peak RSS {:.1} MiB",
+        cpu * 1e6 / n as f64,
+        if done { "" } else { " [TIMED OUT]" },
+        after.peak_rss_mib
     );
 }

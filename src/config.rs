@@ -63,10 +63,17 @@ pub struct BirdConfig {
     pub access_key_file: Option<PathBuf>,
     /// POST requests per second per workspace; 0 turns the limit off.
     pub rate_limit: u32,
-    /// At least 1.
+    /// The most requests in flight at once (at least 1): the cap of the adaptive window.
     pub max_in_flight: usize,
     pub request_timeout: Duration,
+    /// How long before its due instant a send is claimed (committed `sending`), so that the
+    /// commit is done when the instant comes; at most [`MAX_CLAIM_AHEAD`].
+    pub claim_ahead: Duration,
 }
+
+/// The longest `[bird] claim_ahead`: a claimed send waits this long with a cancel no
+/// longer seen, and a restart holds dispatch back this long.
+pub const MAX_CLAIM_AHEAD: Duration = Duration::from_secs(1);
 
 impl Default for BirdConfig {
     fn default() -> Self {
@@ -75,8 +82,10 @@ impl Default for BirdConfig {
             workspace_id: None,
             access_key_file: None,
             rate_limit: 500,
-            max_in_flight: 32,
+            // 500 POST/s at a 400 ms round trip needs 200 in flight; a little headroom.
+            max_in_flight: 256,
             request_timeout: Duration::from_secs(30),
+            claim_ahead: Duration::from_millis(50),
         }
     }
 }
@@ -361,7 +370,8 @@ mod lookup_tests {
         assert_eq!(cfg.bird.workspace_id, None);
         assert_eq!(cfg.bird.access_key_file, None);
         assert_eq!(cfg.bird.rate_limit, 500);
-        assert_eq!(cfg.bird.max_in_flight, 32);
+        assert_eq!(cfg.bird.max_in_flight, 256);
+        assert_eq!(cfg.bird.claim_ahead, Duration::from_millis(50));
         assert_eq!(cfg.bird.request_timeout, Duration::from_secs(30));
         assert_eq!(cfg.schedule.immediate_window, Duration::from_secs(600));
         assert_eq!(cfg.schedule.max_ahead, Duration::from_secs(35 * 86_400));

@@ -62,6 +62,7 @@ access_key_file = "/etc/msgspool/access-key"
 rate_limit = 0
 max_in_flight = 4
 request_timeout = "5s"
+claim_ahead = "20ms"
 [channels.whatsapp]
 id = "ch-1"
 kind = "2fa"
@@ -95,6 +96,7 @@ max = "500ms"
     );
     assert_eq!((cfg.bird.rate_limit, cfg.bird.max_in_flight), (0, 4));
     assert_eq!(cfg.bird.request_timeout, Duration::from_secs(5));
+    assert_eq!(cfg.bird.claim_ahead, Duration::from_millis(20));
     assert_eq!(cfg.channels["whatsapp"].kind, ChannelKind::TwoFa);
     assert_eq!(cfg.channels["promo"].kind, ChannelKind::Promotional);
     assert_eq!(
@@ -275,6 +277,18 @@ fn zero_requests_in_flight_is_refused() {
         "bird.max_in_flight",
     );
     assert!(err.contains("must be at least 1"), "{err}");
+}
+
+#[test]
+fn claiming_more_than_a_second_ahead_is_refused_and_zero_is_accepted() {
+    let err = error_at(
+        &format!("{ONE_CHANNEL}[bird]\nclaim_ahead = \"2s\"\n"),
+        "4:15",
+        "bird.claim_ahead",
+    );
+    assert!(err.contains("is longer than 1s"), "{err}");
+    let cfg = parse(&format!("{ONE_CHANNEL}[bird]\nclaim_ahead = \"0s\"\n")).unwrap();
+    assert_eq!(cfg.bird.claim_ahead, Duration::ZERO);
 }
 
 #[test]

@@ -1,26 +1,33 @@
 //! Dispatch: sends each due send at its time, with rate limits, retries and a clean stop.
 //!
-//! The loop sleeps until the earliest due send, or until poked (intake committed an
-//! earlier one, a request finished), and never longer than [`MAX_SLEEP`] without re-reading
-//! the wall clock, so a clock step is noticed within a second. It claims due sends
-//! (`scheduled → sending`, committed) only as many as there are free in-flight slots, then
-//! each one takes a token from the workspace's bucket and goes out on its own task; no
-//! database transaction is held across an HTTP request. The task records the attempt and
-//! the send's next state as [`outcome::decide`] says. On stop, nothing new is claimed,
-//! requests in flight get `shutdown_grace` to finish, and any claimed send that did not
-//! finish is put back to `scheduled`.
+//! The loop sleeps until the earliest due send is `[bird] claim_ahead` away, or until
+//! poked (intake committed an earlier one, a request finished), and never longer than
+//! [`MAX_SLEEP`] without re-reading the wall clock, so a clock step is noticed within a
+//! second. It claims sends due at that instant (`scheduled → sending`, committed; overdue
+//! sends all at once) only as many as the in-flight window ([`window`]) has free slots, so
+//! the commit is done before the instant comes; then each one takes a token from the
+//! workspace's bucket, the group is re-read, and its requests start together at the instant
+//! ([`timer`]: never before it). No database transaction is held across an HTTP request.
+//! The task records the attempt and the send's next state as [`outcome::decide`] says.
+//! On stop, nothing new is claimed, requests in flight get `shutdown_grace` to finish, and
+//! any claimed send that did not finish (waiting for its instant included) is put back to
+//! `scheduled`.
 
 pub mod backoff;
 mod crash;
 pub mod decide;
+mod fatal;
+mod fire;
 pub mod outcome;
 pub mod rate;
 mod record;
 pub mod recurring;
 mod task;
+pub mod timer;
 pub mod transport;
+pub mod window;
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,12 +36,19 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::store::{ClaimedSend, ErrorClass, SendState, Store};
+use crate::store::{ErrorClass, Store};
+pub use fatal::Fatal;
 use rate::TokenBucket;
+use timer::Claim;
 use transport::Transport;
+use window::Window;
 
 /// The longest the loop sleeps without looking at the wall clock again.
 pub const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+/// How long before a claimed group's instant it is re-read (a cancel committed before
+/// then is honoured) and its requests are prepared.
+const RECHECK_AHEAD: Duration = Duration::from_millis(3);
 
 /// Shared state of one dispatcher.
 pub struct Dispatcher {
@@ -53,35 +67,10 @@ pub struct Dispatcher {
 /// gives up and exits (so that systemd restarts it).
 const CLAIM_FAILING_LIMIT: Duration = Duration::from_secs(60);
 
-/// Raised when msgspool cannot go on (the writer thread died, claims keep failing): the
-/// daemon stops and exits non-zero, so systemd restarts it.
-#[derive(Default)]
-pub struct Fatal {
-    reason: Mutex<Option<String>>,
-    raised: Notify,
-}
-
-impl Fatal {
-    /// Says why msgspool must stop; the first reason wins.
-    pub fn raise(&self, reason: String) {
-        tracing::error!(%reason, "msgspool cannot go on and stops (exit 1)");
-        lock(&self.reason).get_or_insert(reason);
-        self.raised.notify_one();
-    }
-
-    /// Waits until raised; returns the reason.
-    pub async fn raised(&self) -> String {
-        loop {
-            if let Some(reason) = lock(&self.reason).clone() {
-                return reason;
-            }
-            self.raised.notified().await;
-        }
-    }
-}
-
 pub(crate) struct Shared {
     pub(crate) bucket: Mutex<TokenBucket>,
+    /// How many requests may be in flight; answers make it grow or shrink.
+    pub(crate) window: Mutex<Window>,
     /// Sends claimed and not yet recorded: put back on stop if their request never ended.
     pub(crate) claimed: Mutex<HashSet<i64>>,
     /// Cron jobs parsed once per config, not per attempt.
@@ -91,15 +80,23 @@ pub(crate) struct Shared {
 impl Dispatcher {
     /// Runs until `stop` turns true, then drains within `shutdown_grace`.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let (rate, cap, lead) = {
+            let c = self.config.borrow();
+            (c.bird.rate_limit, c.bird.max_in_flight, c.bird.claim_ahead)
+        };
         let shared = Arc::new(Shared {
-            bucket: Mutex::new(TokenBucket::new(
-                self.config.borrow().bird.rate_limit,
-                Instant::now(),
-            )),
+            bucket: Mutex::new(TokenBucket::new(rate, Instant::now())),
+            window: Mutex::new(Window::new(cap)),
             claimed: Mutex::new(HashSet::new()),
             recurrences: recurring::Recurrences::default(),
         });
+        // A crash may have left sends claimed up to one lead before their instant, which
+        // recovery made due at once: waiting one lead keeps them from going out early.
+        self.pause(lead, &mut stop).await;
         let mut tasks = JoinSet::new();
+        // Claimed ahead and waiting for their instant, earliest first: the loop claims the
+        // next instant's sends while these wait, so each has its whole lead.
+        let mut waiting: VecDeque<fire::Group> = VecDeque::new();
         let mut failing_since: Option<Instant> = None;
         while !*stop.borrow() {
             // A loop that cannot claim for a reason waiting cannot fix is not alive.
@@ -112,14 +109,45 @@ impl Dispatcher {
                 self.sleep(wait, &mut stop).await;
                 continue;
             }
-            // Read each turn, so a reload changes it at once.
-            let max_in_flight = self.config.borrow().bird.max_in_flight.max(1);
-            let free = max_in_flight.saturating_sub(tasks.len());
-            if free == 0 {
-                self.sleep(MAX_SLEEP, &mut stop).await;
+            let now = Utc::now();
+            let head_in = waiting.front().map(|g| g.recheck_in(now));
+            if head_in.is_some_and(|left| left.is_zero()) {
+                if let Some(group) = waiting.pop_front()
+                    && !self.fire(group, &shared, &mut tasks, &mut stop).await
+                {
+                    break;
+                }
                 continue;
             }
-            let claimed = match self.alive(self.store.claim_due(Utc::now(), free)).await {
+            // No sleep outlasts the wait of the earliest claimed group.
+            let nap = |wait: Duration| head_in.map_or(wait, |left| wait.min(left));
+            // Read each turn, so a reload changes it at once.
+            let lead = self.config.borrow().bird.claim_ahead;
+            let earliest = self.alive(self.store.next_due()).await;
+            let bound = match &earliest {
+                Ok(earliest) => timer::claim_bound(now, *earliest, lead),
+                // The claim below meets the same trouble and handles it.
+                Err(_) => Claim::UpTo(now),
+            };
+            let queued: usize = waiting.iter().map(fire::Group::len).sum();
+            let free = lock(&shared.window)
+                .size()
+                .saturating_sub(tasks.len())
+                .saturating_sub(queued);
+            if free == 0 {
+                lock(&shared.window).note_full(matches!(bound, Claim::UpTo(_)));
+                self.sleep(nap(MAX_SLEEP), &mut stop).await;
+                continue;
+            }
+            let fire_at = match bound {
+                Claim::UpTo(at) => at,
+                Claim::Sleep(wait) => {
+                    lock(&shared.window).note_full(false);
+                    self.sleep(nap(wait), &mut stop).await;
+                    continue;
+                }
+            };
+            let claimed = match self.alive(self.store.claim_due(fire_at, free)).await {
                 Ok(c) => {
                     failing_since = None;
                     c
@@ -145,89 +173,49 @@ impl Dispatcher {
                             break;
                         }
                     }
-                    self.sleep(MAX_SLEEP, &mut stop).await;
+                    self.sleep(nap(MAX_SLEEP), &mut stop).await;
                     continue;
                 }
             };
             if claimed.is_empty() {
-                let wait = self.until_next_due().await;
-                self.sleep(wait, &mut stop).await;
+                // Raced with a cancel, or a row the claim skips: look again shortly (an
+                // unreadable next due time: after the longest sleep, not in a spin).
+                let wait = match earliest {
+                    Ok(_) => Duration::from_millis(5),
+                    Err(_) => MAX_SLEEP,
+                };
+                self.sleep(nap(wait), &mut stop).await;
                 continue;
             }
-            // All of them, before any wait: a stop during a token wait puts back every
-            // claimed send, not only those already on their way.
+            if claimed.len() < free {
+                lock(&shared.window).note_full(false);
+            }
+            // All of them, before any wait: a stop while they wait for their instant or a
+            // token puts back every claimed send, not only those already on their way.
             lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
-            // Sends whose token is taken go out in groups: one read re-checks a whole
-            // group just before its requests start, and a group is launched before any
-            // wait for the next token, so no send waits between its check and its POST.
-            let mut ready = Vec::new();
-            let mut stopped = false;
-            for send in claimed {
-                let immediate = lock(&shared.bucket).take(Instant::now()).is_none();
-                if !immediate {
-                    self.launch(&mut ready, &shared, &mut tasks).await;
-                    if !self.take_token(&shared, &mut stop).await {
-                        stopped = true;
-                        break;
-                    }
-                }
-                ready.push(send);
-            }
-            if !stopped {
-                self.launch(&mut ready, &shared, &mut tasks).await;
-            }
+            // In order of instant: an earlier send taken in meanwhile goes before.
+            let at = waiting.partition_point(|g| g.fire_at <= fire_at);
+            waiting.insert(
+                at,
+                fire::Group {
+                    fire_at,
+                    sends: claimed,
+                },
+            );
         }
         self.drain(tasks, &shared).await;
     }
 
-    /// Re-reads the state of every send in `ready` (one read) and starts a request for
-    /// each still `sending`: a cancel committed while it waited means it is never posted.
-    /// When the read fails, each send checks itself before its request.
-    async fn launch(
-        &self,
-        ready: &mut Vec<ClaimedSend>,
-        shared: &Arc<Shared>,
-        tasks: &mut JoinSet<()>,
-    ) {
-        if ready.is_empty() {
-            return;
-        }
-        let ids = ready.iter().map(|s| s.send_id).collect();
-        let states = self.alive(self.store.send_states_of(ids)).await;
-        for send in ready.drain(..) {
-            let checked = match &states {
-                Ok(states) => match states.get(&send.send_id) {
-                    Some(SendState::Sending) => true,
-                    other => {
-                        tracing::info!(job = %send.job_id, send = send.send_id, state = other.map_or("deleted", |s| s.as_str()), "not sent: the send changed while it waited (canceled?)");
-                        lock(&shared.claimed).remove(&send.send_id);
-                        continue;
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot re-check claimed sends together; each checks itself");
-                    false
-                }
-            };
-            let job = task::SendTask {
-                store: self.store.clone(),
-                config: self.config.borrow().clone(),
-                transport: self.transport.borrow().clone(),
-                shared: shared.clone(),
-                waker: self.waker.clone(),
-                fatal: self.fatal.clone(),
-                checked,
-            };
-            tasks.spawn(job.run(send));
-        }
-    }
-
-    /// Applies what a reload changed: the rate at once; a new transport (key, base URL)
+    /// Applies what a reload changed: the rate and the window's cap at once; a new transport (key, base URL)
     /// lifts a pause that a refused key or a redirect imposed.
     fn follow_reload(&mut self, shared: &Shared) {
         if self.config.has_changed().unwrap_or(false) {
-            let rate = self.config.borrow_and_update().bird.rate_limit;
+            let (rate, cap) = {
+                let c = self.config.borrow_and_update();
+                (c.bird.rate_limit, c.bird.max_in_flight)
+            };
             lock(&shared.bucket).set_rate(rate);
+            lock(&shared.window).set_cap(cap);
         }
         if self.transport.has_changed().unwrap_or(false) {
             self.transport.borrow_and_update();
@@ -241,44 +229,6 @@ impl Dispatcher {
         // Peek: a pause answers with a wait without using a token.
         let wait = bucket.paused_for(Instant::now());
         wait.map(|w| w.min(MAX_SLEEP))
-    }
-
-    /// Waits for a token; false when told to stop first (a long 429 pause must not hold
-    /// up a SIGTERM).
-    async fn take_token(&mut self, shared: &Shared, stop: &mut watch::Receiver<bool>) -> bool {
-        loop {
-            if *stop.borrow() {
-                return false;
-            }
-            // A reload during a long wait (a new rate, a new key) counts at once.
-            self.follow_reload(shared);
-            // A long wait here (429, refused key, low rate) must not starve the watchdog.
-            (self.heartbeat)();
-            let wait = lock(&shared.bucket).take(Instant::now());
-            match wait {
-                None => return true,
-                Some(d) => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(d.min(MAX_SLEEP)) => {}
-                        _ = stop.changed() => {}
-                    }
-                }
-            }
-        }
-    }
-
-    async fn until_next_due(&self) -> Duration {
-        match self.alive(self.store.next_due()).await {
-            Ok(Some(t)) => (t - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_SLEEP),
-            Ok(None) => MAX_SLEEP,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the next due time");
-                MAX_SLEEP
-            }
-        }
     }
 
     /// Awaits a store call while still proving life to the watchdog: an operator holding
@@ -300,6 +250,17 @@ impl Dispatcher {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = self.waker.notified() => {}
+            _ = stop.changed() => {}
+        }
+    }
+
+    /// Sleeps `wait` unless told to stop; a poke does not end it.
+    async fn pause(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
+        if wait.is_zero() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
     }

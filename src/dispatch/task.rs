@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use super::decide::{self, Before, Recheck};
 use super::outcome::{self, WorkspaceEffect};
 use super::recurring::{self, Loaded};
 use super::transport::Transport;
-use super::{Fatal, Shared, backoff, lock};
+use super::{Fatal, Shared, backoff, lock, window};
 use crate::config::Config;
 use crate::store::{ClaimedSend, FollowUp, SendUpdate, Store};
 
@@ -32,10 +32,12 @@ pub(super) struct SendTask {
     pub(super) fatal: Arc<Fatal>,
     /// True when the loop re-read the send's state just before launching this task.
     pub(super) checked: bool,
+    /// Opens at the send's instant; closed unopened when dispatch stops first.
+    pub(super) gate: watch::Receiver<bool>,
 }
 
 impl SendTask {
-    pub(super) async fn run(self, send: ClaimedSend) {
+    pub(super) async fn run(mut self, send: ClaimedSend) {
         let started = Utc::now();
         let loaded = match send.recurring {
             true => Some(
@@ -67,7 +69,14 @@ impl SendTask {
                 body,
                 quiet,
             } => {
+                if self.gate.wait_for(|open| *open).await.is_err() {
+                    // Stopping before the instant: the send stays claimed and is put back.
+                    return;
+                }
+                let sent_at = Instant::now();
                 let result = self.transport.send(&channel_id, &body).await;
+                let congested = window::congested(&result);
+                lock(&self.shared.window).on_answer(Instant::now(), sent_at.elapsed(), congested);
                 let decision = outcome::decide(
                     &send,
                     result,

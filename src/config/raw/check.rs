@@ -143,7 +143,7 @@ impl Checker<'_> {
         let max_in_flight = match raw.max_in_flight {
             None => d.max_in_flight,
             Some(m) if *m.get_ref() == 0 => {
-                let msg = "must be at least 1; it bounds the requests in flight (default 32)";
+                let msg = "must be at least 1; it bounds the requests in flight (default 256)";
                 return Err(self.invalid(Some(m.span()), "bird.max_in_flight", msg.to_owned()));
             }
             Some(m) => m.into_inner(),
@@ -158,6 +158,12 @@ impl Checker<'_> {
                 raw.request_timeout,
                 "bird.request_timeout",
                 d.request_timeout,
+            )?,
+            claim_ahead: self.at_most(
+                raw.claim_ahead,
+                "bird.claim_ahead",
+                d.claim_ahead,
+                crate::config::MAX_CLAIM_AHEAD,
             )?,
         })
     }

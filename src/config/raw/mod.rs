@@ -62,6 +62,7 @@ struct RawBird {
     rate_limit: Option<u32>,
     max_in_flight: Option<Spanned<usize>>,
     request_timeout: Dur,
+    claim_ahead: Dur,
 }
 
 #[derive(Deserialize)]
