@@ -36,6 +36,7 @@ pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
 pub mod dispatch;
 pub mod duration;
 pub mod job;

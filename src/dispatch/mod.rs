@@ -15,6 +15,7 @@ mod crash;
 pub mod decide;
 pub mod outcome;
 pub mod rate;
+mod reconcile;
 mod record;
 pub mod recurring;
 mod task;
@@ -47,6 +48,8 @@ pub struct Dispatcher {
     pub heartbeat: Arc<dyn Fn() + Send + Sync>,
     /// Raised when dispatch cannot go on; the daemon then exits non-zero.
     pub fatal: Arc<Fatal>,
+    /// The workspace's GET budget, shared with delivery polling.
+    pub gets: crate::delivery::GetBudget,
 }
 
 /// How long claims may keep failing for a reason waiting cannot fix before the daemon
@@ -217,6 +220,7 @@ impl Dispatcher {
                 waker: self.waker.clone(),
                 fatal: self.fatal.clone(),
                 checked,
+                gets: self.gets.clone(),
             };
             tasks.spawn(job.run(send));
         }

@@ -162,12 +162,23 @@ pub fn decide(
         ),
         SendResult::Transport { detail } => transient(
             send,
-            attempt(None, AttemptOutcome::Retry, Some(detail.clone())),
+            attempt(None, transport_outcome(&detail), Some(detail.clone())),
             detail,
             now,
             retry,
             (jitter, quiet),
         ),
+    }
+}
+
+/// A transport failure before the connection was made cannot have reached Bird (`retry`);
+/// any other (a timeout, a connection lost after the request was written) may have, so
+/// its outcome is `unknown` and the send is looked up before it is posted again.
+/// `bird::describe` starts a connect failure's text with "cannot connect".
+fn transport_outcome(detail: &str) -> AttemptOutcome {
+    match detail.starts_with("cannot connect") {
+        true => AttemptOutcome::Retry,
+        false => AttemptOutcome::Unknown,
     }
 }
 
@@ -297,6 +308,7 @@ mod tests {
             ignore_quiet_hours: false,
             expires: utc(expires),
             attempts,
+            reconcile_from: None,
         }
     }
 

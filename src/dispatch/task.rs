@@ -32,6 +32,8 @@ pub(super) struct SendTask {
     pub(super) fatal: Arc<Fatal>,
     /// True when the loop re-read the send's state just before launching this task.
     pub(super) checked: bool,
+    /// The workspace's GET budget (reconciliation).
+    pub(super) gets: crate::delivery::GetBudget,
 }
 
 impl SendTask {
@@ -67,16 +69,22 @@ impl SendTask {
                 body,
                 quiet,
             } => {
-                let result = self.transport.send(&channel_id, &body).await;
-                let decision = outcome::decide(
-                    &send,
-                    result,
-                    started,
-                    Utc::now(),
-                    &self.config.retry,
-                    backoff::jitter(),
-                    quiet.as_ref(),
-                );
+                // An earlier unknown outcome: Bird is asked first (dispatch/reconcile.rs).
+                let settled = self
+                    .reconcile_first(&send, &channel_id, quiet.as_ref())
+                    .await;
+                let decision = match settled {
+                    Some(settled) => settled,
+                    None => outcome::decide(
+                        &send,
+                        self.transport.send(&channel_id, &body).await,
+                        started,
+                        Utc::now(),
+                        &self.config.retry,
+                        backoff::jitter(),
+                        quiet.as_ref(),
+                    ),
+                };
                 self.apply(decision.workspace);
                 (decision.attempt, decision.update)
             }

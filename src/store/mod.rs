@@ -22,6 +22,7 @@
 //! commits (or fails) whether or not anyone waits for the answer.
 
 mod cron;
+mod delivery;
 mod faults;
 mod mode;
 mod operator;
@@ -43,6 +44,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
 pub use cron::{CronJob, FollowUp};
+pub use delivery::{DeliveryUpdate, PollDue, SendRef};
 pub use mode::RunMode;
 pub use operator::{
     AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
@@ -144,6 +146,9 @@ pub struct ClaimedSend {
     pub expires: DateTime<Utc>,
     /// Attempts counted so far (before this one).
     pub attempts: u32,
+    /// Set when an earlier attempt's outcome is unknown (from its start): Bird is asked
+    /// for the message by `reference` before it is posted again.
+    pub reconcile_from: Option<DateTime<Utc>>,
 }
 
 /// One try of a send, as the dispatcher saw it.
@@ -169,6 +174,13 @@ pub enum AttemptOutcome {
     Redirected,
     Expired,
     Interrupted,
+    /// No answer after the request may have reached Bird (timeout, connection lost):
+    /// Bird is asked before the send is posted again.
+    Unknown,
+    /// Bird's listing held the message: it was sent, and is not posted again.
+    Reconciled,
+    /// A complete search of Bird's listing did not find it: it is posted again.
+    NotFound,
 }
 
 /// Where a send goes after an attempt.

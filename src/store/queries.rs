@@ -81,6 +81,9 @@ impl AttemptOutcome {
             AttemptOutcome::Redirected => "redirected",
             AttemptOutcome::Expired => "expired",
             AttemptOutcome::Interrupted => "interrupted",
+            AttemptOutcome::Unknown => "unknown",
+            AttemptOutcome::Reconciled => "reconciled",
+            AttemptOutcome::NotFound => "not_found",
         }
     }
 }
@@ -286,7 +289,8 @@ pub(super) fn due_sends(
                 s.attempts, s.occurrence_at, j.kind = 'cron',
                 CASE WHEN json_valid(s.payload)
                      THEN COALESCE(json_type(s.payload, '$.ignoreQuietHours') = 'true', 0)
-                     ELSE 0 END
+                     ELSE 0 END,
+                s.reconcile_from
          FROM sends s JOIN jobs j ON j.id = s.job_id
          WHERE s.state = 'scheduled' AND s.next_attempt_at <= ?1
          ORDER BY s.next_attempt_at, s.id
@@ -308,6 +312,7 @@ pub(super) fn due_sends(
                 occurrence_at: row.get(8)?,
                 recurring: row.get(9)?,
                 ignore_quiet_hours: row.get(10)?,
+                reconcile_from: row.get(11)?,
             })
         };
         Ok(read().map_err(|e| (send_id, StoreError::from(e))))
@@ -338,6 +343,10 @@ fn parse_due(row: DueRow) -> Result<ClaimedSend, StoreError> {
             column: "sends.attempts",
             value: row.attempts.to_string(),
         })?,
+        reconcile_from: row
+            .reconcile_from
+            .map(|t| instant("sends.reconcile_from", &t))
+            .transpose()?,
     })
 }
 
@@ -354,6 +363,7 @@ struct DueRow {
     occurrence_at: String,
     recurring: bool,
     ignore_quiet_hours: bool,
+    reconcile_from: Option<String>,
 }
 
 /// Marks a scheduled send as being sent, claimed at `now`.
@@ -398,7 +408,7 @@ pub(super) fn insert_attempt(
         attempt.outcome.as_str(),
         attempt.error,
     ])?;
-    Ok(())
+    super::delivery::note_attempt(conn, send_id, attempt)
 }
 
 /// Marks a send sent with Bird's message id (NULL when Bird gave none: `unconfirmed`) and
