@@ -135,8 +135,10 @@ impl LookUp {
                     Ok(m) => read(&m, now, next),
                     Err(SendResult::Throttled { retry_after }) => {
                         let wait = retry_after.map_or(Duration::from_secs(1), |r| r.wait_from(now));
-                        self.gets
-                            .pause_for(wait.clamp(Duration::from_secs(1), Duration::from_secs(60)));
+                        self.gets.pause_for(
+                            wait.min(Duration::from_secs(60))
+                                .max(Duration::from_secs(1)),
+                        );
                         (None, next)
                     }
                     Err(SendResult::Rejected {

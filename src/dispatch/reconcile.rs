@@ -31,6 +31,8 @@ pub const MARGIN: TimeDelta = TimeDelta::minutes(5);
 pub const MAX_WINDOW: TimeDelta = TimeDelta::days(7);
 /// A listing longer than this many pages is not trusted to end: the search fails.
 const MAX_PAGES: u32 = 10_000;
+/// The shortest pause of every GET after a 429 on the listing.
+const MIN_PAUSE: Duration = Duration::from_millis(200);
 
 /// What searching Bird's listing found.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +91,9 @@ impl SendTask {
         };
         if let Search::Failed(SendResult::Throttled { retry_after }) = &search {
             let wait = retry_after.map_or(Duration::from_secs(1), |r| r.wait_from(Utc::now()));
+            // At least a second, at most `retry.max` (which may be shorter than a second).
             self.gets
-                .pause_for(wait.clamp(Duration::from_secs(1), self.config.retry.max));
+                .pause_for(wait.min(self.config.retry.max).max(MIN_PAUSE));
         }
         let now = Utc::now();
         match settle(
