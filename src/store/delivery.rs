@@ -10,6 +10,10 @@
 //! ([`DeliveryStatus::moves_forward_from`]); each status a send reaches is one
 //! `delivery_events` row, however often it is reported.
 
+mod reads;
+
+pub use reads::{DeliveryCounts, DeliveryEventRow};
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
