@@ -177,3 +177,73 @@ fn look_ups_stay_within_the_get_budget() {
         began.elapsed()
     );
 }
+
+/// Runs `msgspool ARGS --database DB`; its stdout.
+fn msgspool(d: &Daemon, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_msgspool"))
+        .args(args)
+        .arg("--database")
+        .arg(d.database())
+        .output()
+        .expect("run msgspool");
+    assert!(
+        out.status.success(),
+        "msgspool {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn show_stats_and_list_tell_what_became_of_each_message() {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    fake.set_timeline("ok-", vec![Step::to(0, "delivered")]);
+    fake.set_timeline(
+        "bad-",
+        vec![Step::failed(0, 131047, "Re-engagement message")],
+    );
+    let d = start(&fake, "1s", 50);
+    d.drop_job("good.toml", &job("ok-1"));
+    d.drop_job("bad.toml", &job("bad-1"));
+    let done = || d.count("SELECT count(*) FROM sends WHERE delivery_status IS NOT NULL") == 2;
+    assert!(
+        d.eventually(Duration::from_secs(30), done),
+        "log:\n{}",
+        d.log()
+    );
+
+    let shown = msgspool(&d, &["show", "bad"]);
+    assert!(shown.contains("delivery:"), "{shown}");
+    assert!(
+        shown.contains("delivery_failed (poll): whatsapp 131047: Re-engagement message"),
+        "{shown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&msgspool(&d, &["show", "good", "--json"])).expect("JSON");
+    assert_eq!(json["sends"][0]["delivery"][0]["status"], "delivered");
+
+    let stats: serde_json::Value =
+        serde_json::from_str(&msgspool(&d, &["stats", "--json"])).expect("JSON");
+    assert_eq!(stats["delivery"]["delivered"], 1);
+    assert_eq!(stats["delivery"]["failed"], 1);
+    assert_eq!(stats["delivery"]["pending"], 0);
+    let text = msgspool(&d, &["stats"]);
+    assert!(text.contains("DELIVERY"), "{text}");
+
+    let failed = msgspool(
+        &d,
+        &[
+            "list",
+            "--state",
+            "all",
+            "--delivery",
+            "delivery_failed",
+            "--json",
+        ],
+    );
+    let jobs: Vec<String> = failed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON")["job_id"].to_string())
+        .collect();
+    assert_eq!(jobs, ["\"bad\""]);
+}
