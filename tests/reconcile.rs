@@ -206,3 +206,39 @@ fn with_reconcile_off_an_unknown_outcome_is_posted_again_without_looking() {
     );
     assert_eq!(outcomes(&d, "ref-blind"), ["unknown", "not_found", "sent"]);
 }
+
+#[test]
+fn a_refused_connection_never_reached_bird_and_is_retried_without_a_look_up() {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    // Nothing listens on a port that was just bound and released.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
+    let text = Daemon::config_text(&fake, dir.path(), NO_POLLING, 32, 0)
+        .replace(&fake.base_url(), &format!("http://127.0.0.1:{port}"));
+    std::fs::write(dir.path().join("config.toml"), text).expect("config");
+    let mut d = Daemon {
+        dir,
+        child: None,
+        extra_config: NO_POLLING.to_owned(),
+        env: Vec::new(),
+        unset: Vec::new(),
+    };
+    d.spawn();
+    d.drop_job("refused.toml", &job("ref-refused"));
+    assert!(
+        d.eventually(Duration::from_secs(30), || outcomes(&d, "ref-refused")
+            .len()
+            >= 2),
+        "log:\n{}",
+        d.log()
+    );
+    let seen = outcomes(&d, "ref-refused");
+    assert!(seen.iter().all(|o| o == "retry"), "{seen:?}");
+    assert_eq!(
+        d.one("SELECT COALESCE(reconcile_from, 'none') FROM sends"),
+        "none"
+    );
+}

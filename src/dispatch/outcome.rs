@@ -367,6 +367,32 @@ mod tests {
     }
 
     #[test]
+    fn a_transport_failure_after_connecting_is_unknown_and_one_before_is_a_retry() {
+        let s = send(0, "2026-11-24T00:00:00Z");
+        let lost = run(
+            &s,
+            SendResult::Transport {
+                detail: "connection error: connection closed before message completed".into(),
+            },
+        );
+        assert_eq!(lost.attempt.outcome, AttemptOutcome::Unknown);
+        let timeout = run(
+            &s,
+            SendResult::Transport {
+                detail: "timeout: operation timed out".into(),
+            },
+        );
+        assert_eq!(timeout.attempt.outcome, AttemptOutcome::Unknown);
+        let refused = run(
+            &s,
+            SendResult::Transport {
+                detail: "cannot connect: connection refused".into(),
+            },
+        );
+        assert_eq!(refused.attempt.outcome, AttemptOutcome::Retry);
+    }
+
+    #[test]
     fn the_last_allowed_attempt_fails_the_send() {
         let d = run(
             &send(2, "2026-11-24T00:00:00Z"),
