@@ -82,19 +82,26 @@ impl Poller {
                 pause(Duration::from_secs(1), &mut stop).await;
                 continue;
             }
-            for row in due {
-                while tasks.len() >= CONCURRENCY {
-                    tasks.join_next().await;
+            let batch = async {
+                for row in due {
+                    while tasks.len() >= CONCURRENCY {
+                        tasks.join_next().await;
+                    }
+                    let look = LookUp {
+                        store: self.store.clone(),
+                        config: config.clone(),
+                        client: client.clone(),
+                        gets: self.gets.clone(),
+                    };
+                    tasks.spawn(look.run(row));
                 }
-                let look = LookUp {
-                    store: self.store.clone(),
-                    config: config.clone(),
-                    client: client.clone(),
-                    gets: self.gets.clone(),
-                };
-                tasks.spawn(look.run(row));
+                while tasks.join_next().await.is_some() {}
+            };
+            // A stop must not wait for look-ups held back by a 429 pause.
+            tokio::select! {
+                () = batch => {}
+                _ = stop.changed() => break,
             }
-            while tasks.join_next().await.is_some() {}
         }
         tasks.abort_all();
     }

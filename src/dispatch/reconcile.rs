@@ -2,7 +2,7 @@
 //! listing of the channel's outgoing messages is searched for its `reference`.
 //!
 //! Owns the search (windows of at most [`MAX_WINDOW`] from the unknown attempt's start
-//! minus [`MARGIN`] to now, every page through `nextPageToken`, the match on `reference`
+//! minus [`MARGIN`] to now (Bird's `endAt`), every page through `nextPageToken`, the match on `reference`
 //! made here even if Bird filtered) and the pure [`settle`] that turns its result into
 //! what is recorded. Trusts the claimed send's `reconcile_from` (set by the store in the
 //! same transaction as the unknown attempt) and the [`GetBudget`] for pacing.
@@ -116,7 +116,7 @@ impl SendTask {
     }
 }
 
-/// Searches the channel's outgoing messages from `from - MARGIN` to `now + MARGIN` for
+/// Searches the channel's outgoing messages from `from - MARGIN` to `now` for
 /// `reference`, window by window, page by page.
 pub async fn search(
     client: &BirdClient,
@@ -126,7 +126,7 @@ pub async fn search(
     from: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Search {
-    let end = now.checked_add_signed(MARGIN).unwrap_or(now);
+    let end = now;
     let mut start = from.checked_sub_signed(MARGIN).unwrap_or(from);
     let mut pages = 0u32;
     while start < end {

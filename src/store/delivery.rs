@@ -51,14 +51,6 @@ pub struct PollDue {
     pub expires: DateTime<Utc>,
 }
 
-/// A send found by Bird's message id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendRef {
-    pub send_id: i64,
-    pub job_id: String,
-    pub delivery_status: Option<String>,
-}
-
 /// Called for every attempt row written: keeps `reconcile_from` and the poll schedule in
 /// step with the attempt, in its transaction.
 pub(super) fn note_attempt(
@@ -266,29 +258,5 @@ impl Store {
             .writer
             .call(move |conn| apply(conn, send_id, &update, now))
             .await
-    }
-
-    /// The send Bird knows as `bird_message_id`, if msgspool sent it.
-    pub async fn send_by_bird_id(
-        &self,
-        bird_message_id: &str,
-    ) -> Result<Option<SendRef>, StoreError> {
-        let id = bird_message_id.to_owned();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, job_id, delivery_status FROM sends WHERE bird_message_id = ?1
-                 ORDER BY id LIMIT 1",
-            )?;
-            Ok(stmt
-                .query_row([id], |row| {
-                    Ok(SendRef {
-                        send_id: row.get(0)?,
-                        job_id: row.get(1)?,
-                        delivery_status: row.get(2)?,
-                    })
-                })
-                .optional()?)
-        })
-        .await
     }
 }

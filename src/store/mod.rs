@@ -44,7 +44,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode};
 
 pub use cron::{CronJob, FollowUp};
-pub use delivery::{DeliveryCounts, DeliveryEventRow, DeliveryUpdate, PollDue, SendRef};
+pub use delivery::{DeliveryCounts, DeliveryEventRow, DeliveryUpdate, PollDue};
 pub use mode::RunMode;
 pub use operator::{
     AttemptRow, CancelOutcome, EventRow, FinishedCounts, JobDetails, JobRow, JobState,
