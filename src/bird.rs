@@ -9,11 +9,13 @@
 //! error or log line built here contains it.
 
 mod answer;
+pub mod messages;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 pub use answer::{BirdError, MAX_BODY, RetryAfter, SendResult, classify};
+pub use messages::{ListQuery, MessageInfo, MessagePage};
 
 use crate::config::{AccessKey, BirdConfig};
 

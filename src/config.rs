@@ -17,6 +17,7 @@ mod lookup;
 mod raw;
 #[cfg(test)]
 mod tests;
+mod webhooks;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,6 +30,7 @@ use chrono_tz::Tz;
 pub use access_key::{ACCESS_KEY_ENV, AccessKey, CREDENTIAL_NAME, load_access_key};
 pub use error::{ConfigError, Place};
 pub use lookup::Lookup;
+pub use webhooks::DeliveryConfig;
 
 /// Where the daemon looks for its config when none is given.
 pub const DEFAULT_PATH: &str = "/etc/msgspool/config.toml";
@@ -51,6 +53,7 @@ pub struct Config {
     /// The default for every channel; `None` when the config has no `[quiet_hours]`.
     pub quiet_hours: Option<QuietHours>,
     pub retry: RetryConfig,
+    pub delivery: DeliveryConfig,
 }
 
 /// How to reach Bird's Channels API.
@@ -69,6 +72,10 @@ pub struct BirdConfig {
     /// How long before its due instant a send is claimed (committed `sending`), so that the
     /// commit is done when the instant comes; at most [`MAX_CLAIM_AHEAD`].
     pub claim_ahead: Duration,
+    /// Look a send up at Bird before posting it again after an unknown outcome.
+    pub reconcile: bool,
+    /// GET requests per second per workspace (listing and look-ups); 0: unlimited.
+    pub get_rate_limit: u32,
 }
 
 /// The longest `[bird] claim_ahead`: a claimed send waits this long with a cancel no
@@ -86,6 +93,8 @@ impl Default for BirdConfig {
             max_in_flight: 256,
             request_timeout: Duration::from_secs(30),
             claim_ahead: Duration::from_millis(50),
+            reconcile: true,
+            get_rate_limit: 50,
         }
     }
 }
@@ -269,6 +278,7 @@ impl Config {
             schedule: ScheduleConfig::default(),
             quiet_hours: None,
             retry: RetryConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 

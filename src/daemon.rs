@@ -149,6 +149,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         dispatch_waker: waker.clone(),
     };
     let fatal = Arc::new(Fatal::default());
+    let gets = crate::delivery::GetBudget::new(config_rx.borrow().bird.get_rate_limit);
     let dispatcher = Dispatcher {
         store: store.clone(),
         config: config_rx.clone(),
@@ -156,10 +157,18 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         waker: waker.clone(),
         heartbeat: notify::watchdog_heartbeat(store.clone()),
         fatal: fatal.clone(),
+        gets: gets.clone(),
     };
     let mut intake_task = tokio::spawn(intake.run(rescan.clone(), stop_rx.clone()));
     let mut dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
     let housekeeping = tokio::spawn(housekeeping(store.clone(), stop_rx.clone()));
+    let poller = crate::delivery::poll::Poller {
+        store: store.clone(),
+        config: config_rx.clone(),
+        transport: transport_tx.subscribe(),
+        gets,
+    };
+    let polling = tokio::spawn(poller.run(stop_rx.clone()));
     notify::notify_state(&[NotifyState::Ready]);
 
     let mut check = tokio::time::interval(Duration::from_secs(1));
@@ -201,7 +210,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     notify::notify_state(&[NotifyState::Stopping]);
     let _ = stop_tx.send(true);
     let grace = config_tx.borrow().shutdown_grace;
-    let mut tasks = vec![housekeeping];
+    let mut tasks = vec![housekeeping, polling];
     if intake_live {
         tasks.push(intake_task);
     }

@@ -22,7 +22,11 @@
 //!   a claimed send before its request, [`dispatch::outcome`] decides from Bird's
 //!   answer, [`dispatch::backoff`] and [`dispatch::rate`] pace retries and requests,
 //!   [`dispatch::recurring`] gives a cron job its next occurrence, [`dispatch::transport`]
-//!   is the seam between a real and a dry run;
+//!   is the seam between a real and a dry run; `dispatch/reconcile.rs` searches Bird's
+//!   listing before a send whose outcome is unknown is posted again;
+//! - [`delivery`] follows each sent message afterwards: [`delivery::poll`] looks it up at
+//!   Bird on a backoff schedule within the GET budget ([`delivery::budget`]) until a final
+//!   [`delivery::status`];
 //! - [`daemon`] wires these together with signals, locks, reload and systemd; [`cli`] holds
 //!   one function per subcommand, each ending in one [`cli::Exit`].
 //!
@@ -38,6 +42,7 @@ pub mod bounds;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
 pub mod dispatch;
 pub mod duration;
 pub mod job;

@@ -150,17 +150,24 @@ fn under_kills_stops_and_a_faulty_bird_every_job_is_delivered_and_every_duplicat
             (r[0].clone(), (r[1].clone(), r[2].clone(), interrupted))
         })
         .collect();
-    let mut accepted: BTreeMap<String, Vec<common::fake_bird::Recorded>> = BTreeMap::new();
-    for r in fake.accepted() {
+    // What Bird holds: every message it took, also those whose answer never left (a
+    // request cut by a kill, a dropped answer), which reconciliation finds.
+    let mut accepted: BTreeMap<String, Vec<common::fake_bird::StoredMessage>> = BTreeMap::new();
+    for m in fake.stored_messages() {
+        let reference = m.reference.clone().unwrap_or_default();
+        accepted.entry(reference).or_default().push(m);
+    }
+    let mut dropped_answers: HashMap<String, usize> = HashMap::new();
+    for r in fake.accepted().iter().filter(|r| r.dropped_after_accept) {
         let reference = r.body["reference"].as_str().unwrap_or_default().to_owned();
-        accepted.entry(reference).or_default().push(r);
+        *dropped_answers.entry(reference).or_default() += 1;
     }
     for (reference, (job, expires, _)) in &sends {
         let got = accepted.get(reference).map_or(0, Vec::len);
         assert!(got >= 1, "job {job} was never accepted by Bird");
         let expires = parse_time(expires);
-        for r in &accepted[reference] {
-            assert!(r.arrived_at <= expires, "job {job} posted after its expiry");
+        for m in &accepted[reference] {
+            assert!(m.created_at <= expires, "job {job} posted after its expiry");
         }
     }
     let mut duplicates = 0;
@@ -172,7 +179,7 @@ fn under_kills_stops_and_a_faulty_bird_every_job_is_delivered_and_every_duplicat
             continue;
         }
         duplicates += posts.len() - 1;
-        let dropped_after_accept = posts.iter().filter(|p| p.dropped_after_accept).count();
+        let dropped_after_accept = dropped_answers.get(reference).copied().unwrap_or(0);
         let mut why = Vec::new();
         if dropped_after_accept > 0 {
             why.push(format!(

@@ -6,7 +6,7 @@ mod fake_bird;
 
 use std::time::{Duration, Instant};
 
-use fake_bird::{FakeBird, FakeConfig, Fault};
+use fake_bird::{FakeBird, FakeConfig, Fault, Step};
 use reqwest::header::{AUTHORIZATION, RETRY_AFTER};
 use serde_json::{Value, json};
 
@@ -238,7 +238,7 @@ async fn an_unknown_channel_is_answered_404_not_found() {
 async fn an_unknown_route_is_answered_404_not_found() {
     let fake = FakeBird::start(FakeConfig::default()).await;
     let response = client()
-        .get(messages_url(&fake))
+        .delete(messages_url(&fake))
         .header(AUTHORIZATION, access_key(&fake))
         .send()
         .await
@@ -585,4 +585,122 @@ fn dropping_the_blocking_fake_does_not_wait_for_a_slow_answer() {
         answered.is_err(),
         "the slow answer was cut off: {answered:?}"
     );
+}
+
+#[tokio::test]
+async fn the_listing_pages_through_the_messages_taken_within_the_window() {
+    let fake = FakeBird::start(FakeConfig::default()).await;
+    let start = chrono::Utc::now() - chrono::Duration::minutes(1);
+    for i in 0..5 {
+        let mut body = minimal_text();
+        body["reference"] = json!(format!("job-{i}"));
+        let response = client()
+            .post(messages_url(&fake))
+            .header(AUTHORIZATION, access_key(&fake))
+            .json(&body)
+            .send()
+            .await
+            .expect("the fake answers");
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    fake.set_list_page_size(2);
+    let end = chrono::Utc::now() + chrono::Duration::minutes(1);
+    let mut token: Option<String> = None;
+    let mut references = Vec::new();
+    let mut pages = 0;
+    loop {
+        let mut query = vec![
+            ("direction", "outgoing".to_owned()),
+            ("startAt", start.to_rfc3339()),
+            ("endAt", end.to_rfc3339()),
+            ("limit", "100".to_owned()),
+        ];
+        if let Some(t) = &token {
+            query.push(("pageToken", t.clone()));
+        }
+        let response = client()
+            .get(messages_url(&fake))
+            .header(AUTHORIZATION, access_key(&fake))
+            .query(&query)
+            .send()
+            .await
+            .expect("the fake answers");
+        let (status, page) = answer(response).await;
+        assert_eq!(status, 200, "{page}");
+        pages += 1;
+        for m in page["results"].as_array().expect("results") {
+            references.push(m["reference"].as_str().unwrap_or_default().to_owned());
+        }
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(references, ["job-0", "job-1", "job-2", "job-3", "job-4"]);
+    // A window that ends before the messages were taken lists none of them.
+    let response = client()
+        .get(messages_url(&fake))
+        .header(AUTHORIZATION, access_key(&fake))
+        .query(&[
+            ("startAt", (start - chrono::Duration::hours(1)).to_rfc3339()),
+            ("endAt", start.to_rfc3339()),
+        ])
+        .send()
+        .await
+        .expect("the fake answers");
+    let (_, page) = answer(response).await;
+    assert_eq!(page["results"], json!([]));
+}
+
+#[tokio::test]
+async fn a_message_looked_up_by_id_moves_through_its_timeline() {
+    let fake = FakeBird::start(FakeConfig::default()).await;
+    fake.set_timeline(
+        "job-",
+        vec![
+            Step::to(0, "sent"),
+            Step::failed(300, 131026, "undeliverable"),
+        ],
+    );
+    let response = client()
+        .post(messages_url(&fake))
+        .header(AUTHORIZATION, access_key(&fake))
+        .json(&minimal_text())
+        .send()
+        .await
+        .expect("the fake answers");
+    let (_, message) = answer(response).await;
+    let url = format!(
+        "{}/{}",
+        messages_url(&fake),
+        message["id"].as_str().expect("id")
+    );
+    let look = || async {
+        let response = client()
+            .get(&url)
+            .header(AUTHORIZATION, access_key(&fake))
+            .send()
+            .await
+            .expect("the fake answers");
+        answer(response).await
+    };
+    let (status, first) = look().await;
+    assert_eq!((status, first["status"].as_str()), (200, Some("sent")));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (_, later) = look().await;
+    assert_eq!(later["status"], "delivery_failed");
+    assert_eq!(later["failure"]["source"]["name"], "whatsapp");
+    assert_eq!(later["failure"]["source"]["code"], 131026);
+    assert_eq!(fake.lookups().len(), 2);
+    let (status, _) = {
+        let response = client()
+            .get(format!("{}/no-such-id", messages_url(&fake)))
+            .header(AUTHORIZATION, access_key(&fake))
+            .send()
+            .await
+            .expect("the fake answers");
+        answer(response).await
+    };
+    assert_eq!(status, 404);
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::daemon::{Daemon, rfc3339, text_job};
-use common::fake_bird::{FakeBird, FakeConfig, Fault};
+use common::fake_bird::{FakeBird, FakeConfig, Fault, Step};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -101,7 +101,13 @@ fn wait_state(d: &Daemon, job: &str, state: &str) {
 
 /// Fills a database through the real daemon (see the module doc); the daemon is killed.
 fn filled_database(fake: &FakeBird) -> Daemon {
-    let mut d = Daemon::start(fake, "");
+    // Bird reports every message delivered, except `lost-1`, which WhatsApp could not deliver.
+    fake.set_timeline(
+        "lost-",
+        vec![Step::failed(0, 131026, "Message undeliverable")],
+    );
+    fake.set_timeline("", vec![Step::to(0, "delivered")]);
+    let mut d = Daemon::start(fake, "[delivery]\npoll_start = \"1s\"\n");
     fake.push_fault(Fault::Status(500));
     d.drop_job("order-1234.toml", &text_job(""));
     wait_state(&d, "order-1234", "sent");
@@ -135,6 +141,21 @@ fn filled_database(fake: &FakeBird) -> Daemon {
         d.eventually(LONG, || d.query("SELECT count(*) FROM rejections")
             == [vec!["1".to_owned()]])
     );
+    // Valid for 3 s: sent, reported undeliverable, then past its validity.
+    d.drop_job(
+        "lost-1.toml",
+        &text_job("reference = \"lost-1\"\nvalidity = 3"),
+    );
+    assert!(
+        d.eventually(LONG, || d.query("SELECT count(*) FROM undelivered")
+            == [vec!["1".to_owned()]]),
+        "{:?}\nlog:\n{}",
+        d.query("SELECT job_id, state, delivery_status, expires_at FROM sends"),
+        d.log()
+    );
+    assert!(d.eventually(LONG, || d.query(
+        "SELECT count(*) FROM sends WHERE state = 'sent' AND delivery_status IS NULL"
+    ) == [vec!["0".to_owned()]]));
     // Bird takes a minute to answer this one; the daemon dies meanwhile.
     fake.push_fault(Fault::Slow(Duration::from_secs(60)));
     d.drop_job("stuck.toml", &text_job(""));
@@ -147,8 +168,8 @@ fn filled_database(fake: &FakeBird) -> Daemon {
 fn every_query_in_the_readme_runs_in_sqlite3_and_answers_what_it_promises() {
     let queries = doc_queries();
     assert!(
-        queries.len() >= 10,
-        "the README's sqlite3 section has {} ```sql blocks; it promises ten questions",
+        queries.len() >= 12,
+        "the README's sqlite3 section has {} ```sql blocks; it promises twelve questions",
         queries.len()
     );
     let fake = FakeBird::start_blocking(FakeConfig::default());
@@ -182,9 +203,9 @@ fn every_query_in_the_readme_runs_in_sqlite3_and_answers_what_it_promises() {
                 assert_eq!(col(1), ["typo.toml"], "{why}");
                 assert!(text.contains("unknown field `tgas`"), "{why}");
             }
-            "6" => assert_eq!(text, "scheduled|2\nsending|1\nsent|5\nfailed|1", "{why}"),
+            "6" => assert_eq!(text, "scheduled|2\nsending|1\nsent|6\nfailed|1", "{why}"),
             "7" => {
-                assert_eq!(rows.len(), 5, "{why}");
+                assert_eq!(rows.len(), 6, "{why}");
                 assert_eq!(rows[0][0], "newsletter-7", "the 429 held it ≥ 1 s: {why}");
                 let late: f64 = rows[0][4].parse().expect("late_seconds");
                 assert!(late >= 1.0, "{why}");
@@ -195,6 +216,7 @@ fn every_query_in_the_readme_runs_in_sqlite3_and_answers_what_it_promises() {
                 assert_eq!(
                     jobs,
                     [
+                        "lost-1",
                         "newsletter-7",
                         "order-1234",
                         "order-1235",
@@ -215,6 +237,14 @@ fn every_query_in_the_readme_runs_in_sqlite3_and_answers_what_it_promises() {
                 format!("whatsapp|{soon_due}|reminder-soon|2"),
                 "{why}"
             ),
+            "11" => {
+                assert_eq!(col(0), ["lost-1"], "{why}");
+                assert_eq!(col(2), ["delivery_failed"], "{why}");
+                assert_eq!(col(3), ["whatsapp"], "{why}");
+                assert_eq!(col(4), ["131026"], "{why}");
+                assert_eq!(col(5), ["Message undeliverable"], "{why}");
+            }
+            "12" => assert_eq!(text, "delivered|5\ndelivery_failed|1", "{why}"),
             _ => {} // further examples only need to run
         }
     }

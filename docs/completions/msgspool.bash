@@ -337,7 +337,7 @@ _msgspool() {
             return 0
             ;;
         msgspool__subcmd__list)
-            opts="-h --config --database --state --job --job-prefix --due-before --limit --json --help"
+            opts="-h --config --database --state --job --job-prefix --due-before --delivery --limit --json --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +364,10 @@ _msgspool() {
                     return 0
                     ;;
                 --due-before)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delivery)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

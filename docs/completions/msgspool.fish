@@ -66,6 +66,7 @@ all\t'Every state'"
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l job -d 'Only the sends of this job' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l job-prefix -d 'Only the sends of jobs whose id starts with PREFIX' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l due-before -d 'Only sends due before this RFC 3339 instant' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l delivery -d 'Only sends whose latest delivery status from Bird is one of these (`delivered`, `delivery_failed`, `read`, ...; `unknown`: none reported yet; repeat or separate with commas)' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l limit -d 'Show at most N sends; 0 shows all' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l json -d 'One JSON object per line with every column, instead of a table'
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -3,7 +3,8 @@
 //!
 //! "Due" is a send's next attempt while it waits, else the time it was due. Without
 //! `--state` the list is the queue (`scheduled` and `sending`); `--state all` lists every
-//! state. Reads only: the database is opened read-only, so this is safe at any time.
+//! state; `--delivery` keeps the sends whose latest delivery status is one of those
+//! given. Reads only: the database is opened read-only, so this is safe at any time.
 
 use std::io::Write;
 
@@ -35,6 +36,11 @@ pub struct ListArgs {
     /// Only sends due before this RFC 3339 instant.
     #[arg(long, value_name = "TIME", value_parser = super::parse_instant)]
     pub due_before: Option<DateTime<Utc>>,
+    /// Only sends whose latest delivery status from Bird is one of these (`delivered`,
+    /// `delivery_failed`, `read`, ...; `unknown`: none reported yet; repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',', value_name = "STATUS", value_parser = delivery_word)]
+    pub delivery: Vec<String>,
     /// Show at most N sends; 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
@@ -54,10 +60,18 @@ fn list(args: &ListArgs) -> Result<(), Exit> {
         job_id: args.job.clone(),
         job_prefix: args.job_prefix.clone(),
         due_before: args.due_before,
-        // One more than shown tells whether the limit cut the list.
-        limit: (args.limit > 0).then(|| args.limit.saturating_add(1)),
+        // One more than shown tells whether the limit cut the list; a delivery filter
+        // applies after the read, so it reads them all.
+        limit: (args.limit > 0 && args.delivery.is_empty()).then(|| args.limit.saturating_add(1)),
     };
     let mut sends = block_on(Threads::One, store.list_sends(filter))??;
+    if !args.delivery.is_empty() {
+        let ids = block_on(
+            Threads::One,
+            store.sends_with_delivery(args.delivery.clone()),
+        )??;
+        sends.retain(|s| ids.contains(&s.id));
+    }
     let cut = args.limit > 0 && sends.len() > args.limit;
     if cut {
         sends.truncate(args.limit);
@@ -84,6 +98,21 @@ fn list(args: &ListArgs) -> Result<(), Exit> {
         ));
     }
     Ok(())
+}
+
+/// A delivery status word `--delivery` takes.
+fn delivery_word(word: &str) -> Result<String, String> {
+    let known = crate::delivery::DeliveryStatus::from_word(word).is_some() || word == "unknown";
+    match known {
+        true => Ok(word.to_owned()),
+        false => {
+            let words: Vec<&str> = crate::delivery::DeliveryStatus::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
+            Err(format!("one of {}, unknown", words.join(", ")))
+        }
+    }
 }
 
 /// The table people read: one send per line.

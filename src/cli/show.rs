@@ -2,9 +2,11 @@
 //! knows about one job (or one send and its job): the job's settings, each send with its
 //! payload and every attempt with Bird's answer, the job's events, and the job file's text.
 //!
-//! `--json` prints it all as one JSON object on one line (`job`, `sends` each with its
-//! `attempts`, `events`). Reads only, from one snapshot.
+//! Each send's delivery timeline (every status Bird reported, by poll or webhook) follows
+//! its attempts. `--json` prints it all as one JSON object on one line (`job`, `sends`
+//! each with its `attempts` and `delivery`, `events`). Reads only.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use clap::Args;
@@ -12,7 +14,10 @@ use clap::Args;
 use super::exit::{Exit, Threads, block_on};
 use super::format;
 use super::operator::DatabaseArgs;
-use crate::store::{JobDetails, JobKind, SendDetails};
+use crate::store::{DeliveryEventRow, JobDetails, JobKind, SendDetails};
+
+/// Each send's delivery timeline, by send id.
+type Timelines = BTreeMap<i64, Vec<DeliveryEventRow>>;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -52,24 +57,33 @@ fn show(args: &ShowArgs) -> Result<(), Exit> {
         })?,
         (None, None) => return Err(Exit::usage("give a JOB_ID or --send SEND_ID".to_owned())),
     };
+    let mut timelines = Timelines::new();
+    for SendDetails { send, .. } in &details.sends {
+        let timeline = block_on(Threads::One, store.delivery_timeline(send.id))??;
+        timelines.insert(send.id, timeline);
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", details_json(&details))?;
+        writeln!(out, "{}", details_json(&details, &timelines))?;
     } else {
-        write_text(&mut out, &details)?;
+        write_text(&mut out, &details, &timelines)?;
     }
     out.flush()?;
     Ok(())
 }
 
 /// The whole picture as one JSON object.
-fn details_json(details: &JobDetails) -> serde_json::Value {
+fn details_json(details: &JobDetails, timelines: &Timelines) -> serde_json::Value {
     let sends: Vec<serde_json::Value> = details
         .sends
         .iter()
         .map(|SendDetails { send, attempts }| {
             let mut value = format::send_json(send);
             value["attempts"] = attempts.iter().map(format::attempt_json).collect();
+            value["delivery"] = timelines
+                .get(&send.id)
+                .map_or_else(Vec::new, |t| t.iter().map(delivery_json).collect())
+                .into();
             value
         })
         .collect();
@@ -81,7 +95,11 @@ fn details_json(details: &JobDetails) -> serde_json::Value {
 }
 
 /// The whole picture for people: labelled lines, indented blocks.
-fn write_text(out: &mut impl Write, details: &JobDetails) -> std::io::Result<()> {
+fn write_text(
+    out: &mut impl Write,
+    details: &JobDetails,
+    timelines: &Timelines,
+) -> std::io::Result<()> {
     let job = &details.job;
     writeln!(out, "job {}", job.id)?;
     field(out, "state", job.state.as_str())?;
@@ -150,6 +168,12 @@ fn write_text(out: &mut impl Write, details: &JobDetails) -> std::io::Result<()>
                 attempt.outcome.as_str(),
             )?;
         }
+        if let Some(timeline) = timelines.get(&send.id).filter(|t| !t.is_empty()) {
+            writeln!(out, "  delivery:")?;
+            for event in timeline {
+                writeln!(out, "    {}", delivery_line(event))?;
+            }
+        }
     }
 
     if !details.events.is_empty() {
@@ -182,4 +206,36 @@ fn indented(out: &mut impl Write, text: &str, indent: &str) -> std::io::Result<(
         writeln!(out, "{indent}{line}")?;
     }
     Ok(())
+}
+
+/// `TIME  STATUS (SOURCE)` and, for a failure, `: SOURCE CODE: REASON`.
+fn delivery_line(event: &DeliveryEventRow) -> String {
+    let mut line = format!(
+        "{}  {} ({})",
+        format::time(event.status_at),
+        event.status,
+        event.source
+    );
+    let failure: Vec<&str> = [&event.failure_source, &event.failure_code]
+        .into_iter()
+        .filter_map(|f| f.as_deref())
+        .collect();
+    if !failure.is_empty() {
+        line.push_str(&format!(": {}", failure.join(" ")));
+    }
+    if let Some(reason) = &event.failure_reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
+}
+
+fn delivery_json(event: &DeliveryEventRow) -> serde_json::Value {
+    serde_json::json!({
+        "status": event.status,
+        "at": format::time(event.status_at),
+        "source": event.source,
+        "failure_code": event.failure_code,
+        "failure_source": event.failure_source,
+        "failure_reason": event.failure_reason,
+    })
 }

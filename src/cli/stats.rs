@@ -1,6 +1,7 @@
 //! `msgspool stats`: how many sends are in each state, how many were sent, failed or
 //! expired in the last hour and the last day, and how many job files were rejected in the
-//! last day. `--json` prints the same as one JSON object. Reads only, from one snapshot.
+//! last day, and what became of the sent messages (delivered, read, failed, no final status
+//! yet). `--json` prints the same as one JSON object. Reads only.
 
 use std::io::Write;
 
@@ -11,7 +12,7 @@ use serde_json::json;
 use super::exit::{Exit, Threads, block_on};
 use super::format::{self, Align, Table};
 use super::operator::DatabaseArgs;
-use crate::store::{FinishedCounts, Stats};
+use crate::store::{DeliveryCounts, FinishedCounts, Stats};
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
@@ -29,11 +30,20 @@ pub fn run(args: &StatsArgs) -> Exit {
 fn stats(args: &StatsArgs) -> Result<(), Exit> {
     let store = args.database.open_for_reading()?;
     let stats = block_on(Threads::One, store.stats(Utc::now()))??;
+    let delivery = block_on(Threads::One, store.delivery_counts())??;
     let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", stats_json(&stats))?;
+        let mut value = stats_json(&stats);
+        value["delivery"] = json!({
+            "delivered": delivery.delivered,
+            "read": delivery.read,
+            "failed": delivery.failed,
+            "pending": delivery.pending,
+        });
+        writeln!(out, "{value}")?;
     } else {
         write_text(&mut out, &stats)?;
+        write_delivery(&mut out, &delivery)?;
     }
     out.flush()?;
     Ok(())
@@ -71,6 +81,21 @@ fn write_text(out: &mut impl Write, stats: &Stats) -> std::io::Result<()> {
         stats.rejections_last_day
     )?;
     writeln!(out, "as of {}", format::time(stats.at))
+}
+
+/// What became of the sent messages, as Bird reported it.
+fn write_delivery(out: &mut impl Write, counts: &DeliveryCounts) -> std::io::Result<()> {
+    writeln!(out)?;
+    let mut table = Table::new(&[("DELIVERY", Align::Left), ("SENDS", Align::Right)]);
+    for (label, count) in [
+        ("delivered", counts.delivered),
+        ("read", counts.read),
+        ("failed", counts.failed),
+        ("pending", counts.pending),
+    ] {
+        table.push(vec![label.to_owned(), count.to_string()]);
+    }
+    table.write_to(out)
 }
 
 fn stats_json(stats: &Stats) -> serde_json::Value {

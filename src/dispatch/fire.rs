@@ -112,6 +112,7 @@ impl Dispatcher {
                 fatal: self.fatal.clone(),
                 checked,
                 gate: gate.clone(),
+                gets: self.gets.clone(),
             };
             tasks.spawn(job.run(send));
         }

@@ -20,6 +20,7 @@ mod fatal;
 mod fire;
 pub mod outcome;
 pub mod rate;
+mod reconcile;
 mod record;
 pub mod recurring;
 mod task;
@@ -61,6 +62,8 @@ pub struct Dispatcher {
     pub heartbeat: Arc<dyn Fn() + Send + Sync>,
     /// Raised when dispatch cannot go on; the daemon then exits non-zero.
     pub fatal: Arc<Fatal>,
+    /// The workspace's GET budget, shared with delivery polling.
+    pub gets: crate::delivery::GetBudget,
 }
 
 /// How long claims may keep failing for a reason waiting cannot fix before the daemon

@@ -162,12 +162,23 @@ pub fn decide(
         ),
         SendResult::Transport { detail } => transient(
             send,
-            attempt(None, AttemptOutcome::Retry, Some(detail.clone())),
+            attempt(None, transport_outcome(&detail), Some(detail.clone())),
             detail,
             now,
             retry,
             (jitter, quiet),
         ),
+    }
+}
+
+/// A transport failure before the connection was made cannot have reached Bird (`retry`);
+/// any other (a timeout, a connection lost after the request was written) may have, so
+/// its outcome is `unknown` and the send is looked up before it is posted again.
+/// `bird::describe` starts a connect failure's text with "cannot connect".
+fn transport_outcome(detail: &str) -> AttemptOutcome {
+    match detail.starts_with("cannot connect") {
+        true => AttemptOutcome::Retry,
+        false => AttemptOutcome::Unknown,
     }
 }
 
@@ -297,6 +308,7 @@ mod tests {
             ignore_quiet_hours: false,
             expires: utc(expires),
             attempts,
+            reconcile_from: None,
         }
     }
 
@@ -352,6 +364,32 @@ mod tests {
             utc("2026-11-23T12:00:05Z"),
             "half of the first 10 s ceiling"
         );
+    }
+
+    #[test]
+    fn a_transport_failure_after_connecting_is_unknown_and_one_before_is_a_retry() {
+        let s = send(0, "2026-11-24T00:00:00Z");
+        let lost = run(
+            &s,
+            SendResult::Transport {
+                detail: "connection error: connection closed before message completed".into(),
+            },
+        );
+        assert_eq!(lost.attempt.outcome, AttemptOutcome::Unknown);
+        let timeout = run(
+            &s,
+            SendResult::Transport {
+                detail: "timeout: operation timed out".into(),
+            },
+        );
+        assert_eq!(timeout.attempt.outcome, AttemptOutcome::Unknown);
+        let refused = run(
+            &s,
+            SendResult::Transport {
+                detail: "cannot connect: connection refused".into(),
+            },
+        );
+        assert_eq!(refused.attempt.outcome, AttemptOutcome::Retry);
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub(super) struct SendTask {
     pub(super) checked: bool,
     /// Opens at the send's instant; closed unopened when dispatch stops first.
     pub(super) gate: watch::Receiver<bool>,
+    /// The workspace's GET budget (reconciliation).
+    pub(super) gets: crate::delivery::GetBudget,
 }
 
 impl SendTask {
@@ -73,19 +75,32 @@ impl SendTask {
                     // Stopping before the instant: the send stays claimed and is put back.
                     return;
                 }
-                let sent_at = Instant::now();
-                let result = self.transport.send(&channel_id, &body).await;
-                let congested = window::congested(&result);
-                lock(&self.shared.window).on_answer(Instant::now(), sent_at.elapsed(), congested);
-                let decision = outcome::decide(
-                    &send,
-                    result,
-                    started,
-                    Utc::now(),
-                    &self.config.retry,
-                    backoff::jitter(),
-                    quiet.as_ref(),
-                );
+                // An earlier unknown outcome: Bird is asked first (dispatch/reconcile.rs).
+                let settled = self
+                    .reconcile_first(&send, &channel_id, quiet.as_ref())
+                    .await;
+                let decision = match settled {
+                    Some(settled) => settled,
+                    None => {
+                        let sent_at = Instant::now();
+                        let result = self.transport.send(&channel_id, &body).await;
+                        let congested = window::congested(&result);
+                        lock(&self.shared.window).on_answer(
+                            Instant::now(),
+                            sent_at.elapsed(),
+                            congested,
+                        );
+                        outcome::decide(
+                            &send,
+                            result,
+                            started,
+                            Utc::now(),
+                            &self.config.retry,
+                            backoff::jitter(),
+                            quiet.as_ref(),
+                        )
+                    }
+                };
                 self.apply(decision.workspace);
                 (decision.attempt, decision.update)
             }

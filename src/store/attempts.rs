@@ -53,7 +53,7 @@ pub(super) fn insert(
         attempt.outcome.as_str(),
         attempt.error,
     ])?;
-    Ok(())
+    super::delivery::note_attempt(conn, send_id, attempt)
 }
 
 /// Whether this very try (same start, end, status and outcome) is recorded already.

@@ -28,7 +28,7 @@ pub type Answer<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Se
 pub type Answers<'a, T> = Pin<Box<dyn Future<Output = Vec<Result<T, StoreError>>> + Send + 'a>>;
 
 /// Every operation of the store; see the module doc for what each backend guarantees.
-pub trait Backend: Send + Sync {
+pub trait Backend: super::DeliveryBackend + Send + Sync {
     /// Stores a job and its sends, or tells why not (see [`AcceptOutcome`]).
     fn accept_job(&self, job: NewJob, now: DateTime<Utc>) -> Answer<'_, AcceptOutcome>;
 

@@ -149,8 +149,14 @@ fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
         return *count_attempt;
     }
     match outcome {
-        AttemptOutcome::Sent | AttemptOutcome::Retry | AttemptOutcome::Failed => true,
-        AttemptOutcome::Throttled
+        AttemptOutcome::Sent
+        | AttemptOutcome::Retry
+        | AttemptOutcome::Failed
+        | AttemptOutcome::Unknown => true,
+        // The POST whose outcome was unknown was counted already; a look-up is not a POST.
+        AttemptOutcome::Reconciled
+        | AttemptOutcome::NotFound
+        | AttemptOutcome::Throttled
         | AttemptOutcome::Unauthorized
         | AttemptOutcome::Redirected
         | AttemptOutcome::Expired

@@ -23,6 +23,7 @@ use super::StoreError;
 
 mod v1;
 mod v2;
+mod v3;
 use crate::timefmt::utc_text;
 
 /// One step of the schema's history.
@@ -64,6 +65,16 @@ const MIGRATIONS: &[Migration] = &[
                 "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
             ),
         ],
+    },
+    Migration {
+        version: 3,
+        description: "delivery: sends.reconcile_from (look up before re-posting), delivery status columns, delivery_events; views undelivered, delivery_today; attempts may be unknown, reconciled, not_found",
+        sql: v3::V3_DELIVERY,
+        widen: &[(
+            "attempts",
+            "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
+            "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted', 'unknown', 'reconciled', 'not_found')",
+        )],
     },
 ];
 

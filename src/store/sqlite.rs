@@ -74,7 +74,7 @@ impl SqliteStore {
     }
 
     /// Runs `work` in the writer's next group commit.
-    fn write<T, F>(&self, work: F) -> Answer<'_, T>
+    pub(super) fn write<T, F>(&self, work: F) -> Answer<'_, T>
     where
         T: Send + 'static,
         F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -92,7 +92,7 @@ impl SqliteStore {
     }
 
     /// Runs `read` on the read-only connection, off the async threads.
-    fn read<T, F>(&self, read: F) -> Answer<'static, T>
+    pub(super) fn read<T, F>(&self, read: F) -> Answer<'static, T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,

@@ -112,6 +112,13 @@ words! {
         Redirected = "redirected",
         Expired = "expired",
         Interrupted = "interrupted",
+        /// No answer came after the request may have reached Bird (a timeout, a connection
+        /// lost after the request was written): Bird is asked before any re-post.
+        Unknown = "unknown",
+        /// Bird's listing held the message: it counts as sent, no POST was made.
+        Reconciled = "reconciled",
+        /// A complete search of Bird's listing did not find it: it may be posted again.
+        NotFound = "not_found",
     }
 }
 

@@ -30,6 +30,12 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the fake
 
+#[path = "fake_bird/messages.rs"]
+mod messages;
+
+#[allow(unused_imports)] // used by the delivery tests only
+pub use messages::{Step, StoredMessage};
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
@@ -319,6 +325,8 @@ impl Drop for FakeBird {
 
 struct Shared {
     cfg: FakeConfig,
+    /// Every message taken, in order (`AcceptThenDrop` and slow answers too).
+    messages: Mutex<Vec<messages::Stored>>,
     expected_authorization: String,
     /// Bird's id for the sender connector, constant for one fake.
     connector_id: String,
@@ -336,6 +344,10 @@ struct Control {
     faults: VecDeque<Fault>,
     persistent_status: Option<u16>,
     contacts: HashMap<String, Option<String>>,
+    /// Listing pages hold at most this many messages (`None`: as many as asked).
+    page_size: Option<usize>,
+    /// Status timelines by the reference's prefix (first match wins).
+    timelines: Vec<(String, Vec<messages::Step>)>,
 }
 
 #[derive(Default)]
@@ -351,6 +363,7 @@ impl Shared {
         Arc::new(Shared {
             expected_authorization: format!("AccessKey {}", cfg.access_key),
             cfg,
+            messages: Mutex::new(Vec::new()),
             connector_id: uuid::Uuid::new_v4().to_string(),
             next_seq: AtomicU64::new(0),
             control: Mutex::new(Control::default()),
@@ -460,6 +473,17 @@ enum Route {
         workspace: String,
         channel: String,
     },
+    /// `GET .../messages`: the channel's messages, oldest first, paged.
+    List {
+        workspace: String,
+        channel: String,
+    },
+    /// `GET .../messages/{id}`.
+    Message {
+        workspace: String,
+        channel: String,
+        id: String,
+    },
     Contact {
         workspace: String,
         channel: String,
@@ -477,6 +501,17 @@ impl Route {
                     channel: (*c).to_owned(),
                 })
             }
+            (&Method::GET, ["workspaces", w, "channels", c, "messages"]) => Some(Route::List {
+                workspace: (*w).to_owned(),
+                channel: (*c).to_owned(),
+            }),
+            (&Method::GET, ["workspaces", w, "channels", c, "messages", id]) => {
+                Some(Route::Message {
+                    workspace: (*w).to_owned(),
+                    channel: (*c).to_owned(),
+                    id: (*id).to_owned(),
+                })
+            }
             (&Method::GET, ["workspaces", w, "channels", c, "contacts", id]) => {
                 Some(Route::Contact {
                     workspace: (*w).to_owned(),
@@ -491,6 +526,10 @@ impl Route {
     fn ids(&self) -> (&str, &str) {
         match self {
             Route::Messages { workspace, channel }
+            | Route::List { workspace, channel }
+            | Route::Message {
+                workspace, channel, ..
+            }
             | Route::Contact {
                 workspace, channel, ..
             } => (workspace, channel),
@@ -568,7 +607,7 @@ async fn handle(
     let outcome = decide(
         &shared,
         route.as_ref(),
-        authorization.as_deref(),
+        (authorization.as_deref(), uri.query()),
         &body,
         body_errors,
         &mut delay,
@@ -608,7 +647,7 @@ async fn handle(
 fn decide(
     shared: &Shared,
     route: Option<&Route>,
-    authorization: Option<&str>,
+    (authorization, query): (Option<&str>, Option<&str>),
     body: &Value,
     body_errors: Option<BTreeMap<String, Vec<String>>>,
     delay: &mut Duration,
@@ -641,7 +680,7 @@ fn decide(
         };
         let contact = match route {
             Route::Contact { contact, .. } => Some(control.contacts.get(contact).cloned()),
-            Route::Messages { .. } => None,
+            Route::Messages { .. } | Route::List { .. } | Route::Message { .. } => None,
         };
         (fault, contact)
     };
@@ -685,7 +724,9 @@ fn decide(
         }
         Some(Fault::AcceptThenDrop) => {
             if let (Route::Messages { .. }, None) = (route, &body_errors) {
-                return Outcome::AcceptThenDrop(accepted_message(shared, body));
+                return Outcome::AcceptThenDrop(
+                    shared.store_message(accepted_message(shared, body)),
+                );
             }
         }
         Some(Fault::Drop) => return Outcome::Drop,
@@ -717,8 +758,10 @@ fn decide(
                     Some(details),
                 ),
             ),
-            None => Answer::json(202, accepted_message(shared, body)),
+            None => Answer::json(202, shared.store_message(accepted_message(shared, body))),
         },
+        Route::List { .. } => shared.list(query.unwrap_or("")),
+        Route::Message { id, .. } => shared.message(id),
     }
 }
 

@@ -74,6 +74,14 @@ impl Checker<'_> {
             schedule,
             quiet_hours,
             retry,
+            delivery: crate::config::DeliveryConfig {
+                poll: raw.delivery.poll.unwrap_or(true),
+                poll_start: self.positive_or(
+                    raw.delivery.poll_start,
+                    "delivery.poll_start",
+                    crate::config::DeliveryConfig::default().poll_start,
+                )?,
+            },
         })
     }
 
@@ -165,6 +173,8 @@ impl Checker<'_> {
                 d.claim_ahead,
                 crate::config::MAX_CLAIM_AHEAD,
             )?,
+            reconcile: raw.reconcile.unwrap_or(d.reconcile),
+            get_rate_limit: raw.get_rate_limit.unwrap_or(d.get_rate_limit),
         })
     }
 

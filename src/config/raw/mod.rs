@@ -33,6 +33,8 @@ const MAX_SHORT: Duration = Duration::from_secs(86_400);
 const MAX_LONG: Duration = Duration::from_secs(3650 * 86_400);
 
 type Dur = Option<Spanned<ConfigDuration>>;
+/// A duration key as written, for the config's other files.
+pub(super) type RawDuration = Dur;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +53,8 @@ struct RawConfig {
     quiet_hours: Option<Spanned<RawQuietHours>>,
     #[serde(default)]
     retry: RawRetry,
+    #[serde(default)]
+    delivery: super::webhooks::RawDelivery,
 }
 
 #[derive(Deserialize, Default)]
@@ -63,6 +67,8 @@ struct RawBird {
     max_in_flight: Option<Spanned<usize>>,
     request_timeout: Dur,
     claim_ahead: Dur,
+    reconcile: Option<bool>,
+    get_rate_limit: Option<u32>,
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,7 @@ fn send() -> ClaimedSend {
         ignore_quiet_hours: false,
         expires: utc("2026-12-01T13:00:00Z"),
         attempts: 0,
+        reconcile_from: None,
     }
 }
 

@@ -23,7 +23,7 @@ macro_rules! select_sends {
         "SELECT s.id, s.job_id, j.channel, s.state, s.occurrence_at, s.due_at, s.expires_at,
                 s.next_attempt_at, s.attempts, s.reference, s.bird_message_id, s.bird_status,
                 s.last_error, s.error_code, s.error_message, s.error_details, s.claimed_at,
-                s.finished_at, s.created_at, s.updated_at, s.payload"
+                s.finished_at, s.created_at, s.updated_at, s.payload, s.reconcile_from"
     };
 }
 pub(super) use select_sends;
@@ -70,6 +70,9 @@ pub struct SendRow {
     pub updated_at: DateTime<Utc>,
     /// Bird's JSON body as stored (without `validity`).
     pub payload: String,
+    /// Set while an earlier attempt's outcome is unknown: the start of that attempt, from
+    /// which Bird's listing is searched before the send is posted again.
+    pub reconcile_from: Option<DateTime<Utc>>,
 }
 
 impl SendRow {
@@ -98,6 +101,9 @@ pub struct ClaimedSend {
     pub expires: DateTime<Utc>,
     /// Attempts counted so far (before this one).
     pub attempts: u32,
+    /// The start of an earlier attempt whose outcome is unknown: Bird is asked about it
+    /// before this send is posted again (`dispatch/reconcile.rs`).
+    pub reconcile_from: Option<DateTime<Utc>>,
 }
 
 impl ClaimedSend {
@@ -115,6 +121,7 @@ impl ClaimedSend {
             ignore_quiet_hours,
             expires: row.expires_at,
             attempts: row.attempts,
+            reconcile_from: row.reconcile_from,
         }
     }
 }
@@ -157,11 +164,12 @@ struct StoredSend {
     created_at: String,
     updated_at: String,
     payload: String,
+    reconcile_from: Option<String>,
 }
 
 impl StoredSend {
     /// The number of columns [`select_sends`] selects.
-    const COLUMNS: usize = 21;
+    const COLUMNS: usize = 22;
 
     fn read(row: &Row) -> rusqlite::Result<StoredSend> {
         Ok(StoredSend {
@@ -186,6 +194,7 @@ impl StoredSend {
             created_at: row.get(18)?,
             updated_at: row.get(19)?,
             payload: row.get(20)?,
+            reconcile_from: row.get(21)?,
         })
     }
 
@@ -215,6 +224,7 @@ impl StoredSend {
             created_at: instant("sends.created_at", &self.created_at)?,
             updated_at: instant("sends.updated_at", &self.updated_at)?,
             payload: self.payload,
+            reconcile_from: optional_instant("sends.reconcile_from", self.reconcile_from)?,
         })
     }
 }

@@ -4,6 +4,7 @@
 //! was stored (and to get in the way).
 
 mod accept;
+mod delivery;
 mod dispatch;
 mod operator;
 mod schema;

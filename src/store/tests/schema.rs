@@ -21,14 +21,17 @@ async fn a_new_database_has_every_table_and_view_and_the_latest_schema_version()
     };
     let expected = [
         ("table", "attempts"),
+        ("table", "delivery_events"),
         ("table", "events"),
         ("table", "jobs"),
         ("table", "meta"),
         ("table", "rejections"),
         ("table", "schema_version"),
         ("table", "sends"),
+        ("view", "delivery_today"),
         ("view", "failures"),
         ("view", "recent_activity"),
+        ("view", "undelivered"),
         ("view", "upcoming"),
     ];
     let names: Vec<(&str, &str)> = names
@@ -36,8 +39,8 @@ async fn a_new_database_has_every_table_and_view_and_the_latest_schema_version()
         .map(|(t, n)| (t.as_str(), n.as_str()))
         .collect();
     assert_eq!(names, expected);
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 2);
-    assert_eq!(KNOWN_VERSION, 2);
+    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 3);
+    assert_eq!(KNOWN_VERSION, 3);
 }
 
 #[tokio::test]
@@ -75,7 +78,7 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
         _dir,
     };
     assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 1);
-    assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 2);
+    assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 3);
 }
 
 #[tokio::test]
@@ -83,17 +86,17 @@ async fn opening_a_database_with_a_newer_schema_version_is_refused() {
     let db = open_db();
     db.raw()
         .execute_batch(
-            "INSERT INTO schema_version VALUES (3, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
+            "INSERT INTO schema_version VALUES (4, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
         )
         .unwrap();
     match SqliteStore::open(&db.path) {
         Err(StoreError::NewerSchema { found, known, .. }) => {
-            assert_eq!((found, known), (3, 2));
+            assert_eq!((found, known), (4, 3));
         }
         Err(other) => panic!("expected NewerSchema, got {other}"),
         Ok(_) => panic!("a newer database was opened"),
     }
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 3);
+    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 4);
 }
 
 #[tokio::test]
