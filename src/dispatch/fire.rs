@@ -112,6 +112,7 @@ impl Dispatcher {
                 fatal: self.fatal.clone(),
                 checked,
                 gate: gate.clone(),
+                fire_at,
             };
             tasks.spawn(job.run(send));
         }
