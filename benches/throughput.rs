@@ -15,6 +15,14 @@ use chrono::{DateTime, Utc};
 use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig};
 
+#[path = "throughput/cpu.rs"]
+mod cpu;
+#[path = "throughput/wan.rs"]
+mod wan;
+
+use cpu::cpu;
+use wan::wan;
+
 const LIMIT: Duration = Duration::from_secs(300);
 
 /// `wan32` is `wan` with the old fixed window (`max_in_flight = 32`), for comparison.
@@ -256,109 +264,5 @@ fn lateness(n: usize, over: Duration) {
         if done { "" } else { " [TIMED OUT]" },
         u.peak_rss_mib,
         u.cpu_seconds
-    );
-}
-
-/// A daemon on the shipped `[bird]` defaults (rate limit, window cap, claim-ahead): the
-/// helper's config without its `rate_limit` and `max_in_flight` lines; `window` keeps the
-/// latter at that value.
-fn start_shipped(fake: &FakeBird, window: Option<usize>) -> Daemon {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
-    let text = Daemon::config_text(fake, dir.path(), "", window.unwrap_or(0), 0)
-        .lines()
-        .filter(|l| {
-            !l.starts_with("rate_limit") && (window.is_some() || !l.starts_with("max_in_flight"))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect::<String>();
-    std::fs::write(dir.path().join("config.toml"), text).expect("config");
-    let mut d = Daemon {
-        dir,
-        child: None,
-        extra_config: String::new(),
-        env: Vec::new(),
-        unset: Vec::new(),
-    };
-    d.spawn();
-    d
-}
-
-/// `n` sends due at one instant against a fake that answers after `latency` (Bird over
-/// the internet), shipped defaults: sends/s between the 10th and 90th percentile of the
-/// fake's receive times.
-fn wan(n: usize, latency: Duration, window: Option<usize>) {
-    let fake = FakeBird::start_blocking(FakeConfig {
-        latency,
-        ..FakeConfig::default()
-    });
-    let d = start_shipped(&fake, window);
-    wait_until(|| d.log().contains("msgspool started"));
-    let due: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(15);
-    let due_text = rfc3339(due);
-    drop_all(&d, n, |_| format!("scheduledFor = \"{due_text}\""));
-    let db = d.database();
-    if !wait_until(|| count(&db, "SELECT count(*) FROM sends") >= n) {
-        println!("wan:      intake did not finish [TIMED OUT]");
-        return;
-    }
-    let done = wait_until(|| fake.accepted_count() >= n);
-    let mut arrived: Vec<DateTime<Utc>> = fake.accepted().iter().map(|r| r.arrived_at).collect();
-    arrived.sort();
-    let at = |q: f64| {
-        arrived
-            .get(((arrived.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-    };
-    let (Some(p10), Some(p90), Some(last)) = (at(0.1), at(0.9), arrived.last().copied()) else {
-        println!("wan:      nothing arrived [TIMED OUT]");
-        return;
-    };
-    let middle = (p90 - p10).num_microseconds().unwrap_or(0) as f64 / 1e6;
-    let sends = (arrived.len() as f64 * 0.8).round();
-    let u = usage(d.pid().unwrap_or(0));
-    println!(
-        "wan:      {n} sends due at one instant, fake answers after {} ms, {} -> {:.0} sends/s between p10 and p90 of receive times; last at due + {:.2} s{}; peak RSS {:.1} MiB, CPU {:.2} s",
-        latency.as_millis(),
-        window.map_or("shipped defaults".to_owned(), |w| format!(
-            "max_in_flight = {w}"
-        )),
-        sends / middle,
-        (last - due).num_milliseconds() as f64 / 1000.0,
-        if done { "" } else { " [TIMED OUT]" },
-        u.peak_rss_mib,
-        u.cpu_seconds
-    );
-}
-
-/// Daemon CPU seconds for `n` sends end to end: files taken in, sent (rate limit off),
-/// every outcome recorded; the idle daemon's CPU before the files are dropped is not
-/// counted.
-fn cpu(n: usize) {
-    let fake = FakeBird::start_blocking(FakeConfig::default());
-    let d = Daemon::start_tuned(&fake, "", 256);
-    wait_until(|| d.log().contains("msgspool started"));
-    let staging = d.dir.path().join("staging");
-    std::fs::create_dir_all(&staging).expect("staging");
-    for i in 0..n {
-        std::fs::write(staging.join(format!("job-{i:05}.toml")), text_job("")).expect("write");
-    }
-    let pid = d.pid().unwrap_or(0);
-    let before = usage(pid);
-    let started = Instant::now();
-    for i in 0..n {
-        let name = format!("job-{i:05}.toml");
-        std::fs::rename(staging.join(&name), d.spool().join(&name)).expect("rename");
-    }
-    let db = d.database();
-    let done = wait_until(|| count(&db, "SELECT count(*) FROM sends WHERE state = 'sent'") >= n);
-    let secs = started.elapsed().as_secs_f64();
-    let after = usage(pid);
-    let cpu = after.cpu_seconds - before.cpu_seconds;
-    println!(
-        "cpu:      {n} sends end to end (intake, dispatch, recording; rate limit off) in {secs:.2} s -> daemon CPU {cpu:.2} s ({:.0} µs per send){}; peak RSS {:.1} MiB",
-        cpu * 1e6 / n as f64,
-        if done { "" } else { " [TIMED OUT]" },
-        after.peak_rss_mib
     );
 }

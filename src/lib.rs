@@ -21,6 +21,8 @@
 //! - [`bird`], the HTTP client for Bird's API; [`dispatch::decide`] decides what to do with
 //!   a claimed send before its request, [`dispatch::outcome`] decides from Bird's
 //!   answer, [`dispatch::backoff`] and [`dispatch::rate`] pace retries and requests,
+//!   [`dispatch::timer`] claims ahead and fires on the instant, [`dispatch::window`] sizes
+//!   the requests in flight,
 //!   [`dispatch::recurring`] gives a cron job its next occurrence, [`dispatch::transport`]
 //!   is the seam between a real and a dry run; `dispatch/reconcile.rs` searches Bird's
 //!   listing before a send whose outcome is unknown is posted again;

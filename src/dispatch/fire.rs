@@ -113,6 +113,7 @@ impl Dispatcher {
                 checked,
                 gate: gate.clone(),
                 gets: self.gets.clone(),
+                fire_at,
             };
             tasks.spawn(job.run(send));
         }

@@ -16,6 +16,7 @@
 pub mod backoff;
 mod crash;
 pub mod decide;
+mod drain;
 mod fatal;
 mod fire;
 pub mod outcome;
@@ -265,40 +266,6 @@ impl Dispatcher {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
-        }
-    }
-
-    /// Lets requests in flight finish within `shutdown_grace`, then puts back whatever
-    /// claimed send did not finish.
-    async fn drain(&self, mut tasks: JoinSet<()>, shared: &Shared) {
-        let grace = self.config.borrow().shutdown_grace;
-        let in_flight = tasks.len();
-        if in_flight > 0 {
-            tracing::info!(in_flight, grace = %crate::duration::format_duration(grace), "stopping: waiting for requests in flight");
-        }
-        let deadline = tokio::time::Instant::now() + grace;
-        while !tasks.is_empty() {
-            match tokio::time::timeout_at(deadline, tasks.join_next()).await {
-                Ok(_) => {}
-                Err(_) => {
-                    tracing::warn!(
-                        left = tasks.len(),
-                        "shutdown grace over: abandoning requests in flight"
-                    );
-                    tasks.abort_all();
-                    while tasks.join_next().await.is_some() {}
-                }
-            }
-        }
-        let left: Vec<i64> = lock(&shared.claimed).drain().collect();
-        if !left.is_empty() {
-            let n = left.len();
-            match self.store.requeue(left, Utc::now()).await {
-                Ok(()) => tracing::info!(sends = n, "unsent claimed sends put back to scheduled"),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot put claimed sends back; they are recovered at the next start")
-                }
-            }
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
 
 use super::decide::{self, Before, Recheck};
@@ -36,11 +36,15 @@ pub(super) struct SendTask {
     pub(super) gate: watch::Receiver<bool>,
     /// The workspace's GET budget (reconciliation).
     pub(super) gets: crate::delivery::GetBudget,
+    /// The instant the request starts at (at or after the send's due instant).
+    pub(super) fire_at: DateTime<Utc>,
 }
 
 impl SendTask {
     pub(super) async fn run(mut self, send: ClaimedSend) {
-        let started = Utc::now();
+        // Claimed ahead, the task starts before its instant: expiry and the attempt are
+        // judged at the instant the request starts.
+        let started = Utc::now().max(self.fire_at);
         let loaded = match send.recurring {
             true => Some(
                 self.shared
