@@ -58,11 +58,25 @@ pub fn unlink_in(dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
 /// Moves the file at `from` to `to_name` in `to_dir`, failing with `AlreadyExists` instead
 /// of replacing an existing entry.
 pub fn rename_noreplace(from: &Path, to_dir: &OwnedFd, to_name: &OsStr) -> io::Result<()> {
-    let (src, dst) = (c_name(from.as_os_str())?, c_name(to_name)?);
-    // SAFETY: both strings are valid C strings and `to_dir` is open for the whole call.
+    renameat_noreplace(libc::AT_FDCWD, from.as_os_str(), to_dir, to_name)
+}
+
+/// Renames `from` to `to` inside `dir`, failing with `AlreadyExists` instead of replacing.
+pub fn rename_noreplace_in(dir: &OwnedFd, from: &OsStr, to: &OsStr) -> io::Result<()> {
+    renameat_noreplace(dir.as_raw_fd(), from, dir, to)
+}
+
+fn renameat_noreplace(
+    from_dir: libc::c_int,
+    from: &OsStr,
+    to_dir: &OwnedFd,
+    to_name: &OsStr,
+) -> io::Result<()> {
+    let (src, dst) = (c_name(from)?, c_name(to_name)?);
+    // SAFETY: both strings are valid C strings and both descriptors are open for the call.
     let rc = unsafe {
         libc::renameat2(
-            libc::AT_FDCWD,
+            from_dir,
             src.as_ptr(),
             to_dir.as_raw_fd(),
             dst.as_ptr(),

@@ -70,8 +70,10 @@ fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
     s
 }
 
-/// Claims `target.err` and `target.err.json` exclusively, writes them, then moves the file
-/// in; on any taken name, undoes what it created and reports `AlreadyExists`.
+/// Writes `target.err` and `target.err.json` (each complete under a dot-name first, then
+/// renamed without replacing, so nobody watching `rejected/` reads half of one), then
+/// moves the file in; on any taken name, undoes what it created and reports
+/// `AlreadyExists`.
 fn place(
     dir: &OwnedFd,
     source: &Path,
@@ -83,12 +85,10 @@ fn place(
     let err_json = with_suffix(target, ".err.json");
     let mut created: Vec<&OsStr> = Vec::new();
     let result = (|| {
-        let mut f = fsops::create_exclusive(dir, &err)?;
+        write_complete(dir, &err, human)?;
         created.push(&err);
-        f.write_all(human.as_bytes())?;
-        let mut f = fsops::create_exclusive(dir, &err_json)?;
+        write_complete(dir, &err_json, json)?;
         created.push(&err_json);
-        f.write_all(json.as_bytes())?;
         fsops::rename_noreplace(source, dir, target)
     })();
     match result {
@@ -103,6 +103,26 @@ fn place(
             Err(e)
         }
     }
+}
+
+/// Creates `name` in `dir` holding exactly `text`, or fails with `AlreadyExists` when the
+/// name is taken; the text is written under `.NAME.tmp` first.
+fn write_complete(dir: &OwnedFd, name: &OsStr, text: &str) -> io::Result<()> {
+    let mut tmp = OsString::from(".");
+    tmp.push(name);
+    tmp.push(".tmp");
+    // A temp file left by a crash mid-write; unlinkat never follows a link.
+    match fsops::unlink_in(dir, &tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        Ok(()) | Err(_) => {}
+    }
+    let written = fsops::create_exclusive(dir, &tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .and_then(|()| fsops::rename_noreplace_in(dir, &tmp, name));
+    if written.is_err() {
+        let _ = fsops::unlink_in(dir, &tmp);
+    }
+    written
 }
 
 #[cfg(test)]
@@ -142,5 +162,49 @@ mod tests {
         std::fs::write(spool.path().join("bad.toml"), "x").unwrap();
         assert!(reject(spool.path(), OsStr::new("bad.toml"), "e", "{}").is_err());
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_reader_watching_rejected_never_sees_a_half_written_err() {
+        let spool = tempfile::tempdir().unwrap();
+        std::fs::create_dir(spool.path().join("rejected")).unwrap();
+        // Large enough that a write is not one instant; the reader looks all the while.
+        let human = "e".repeat(256 * 1024) + "\n";
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (dir, done, len) = (spool.path().join("rejected"), done.clone(), human.len());
+            std::thread::spawn(move || {
+                let mut short = 0;
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        if name.ends_with(".err")
+                            && let Ok(text) = std::fs::read_to_string(entry.path())
+                            && text.len() != len
+                        {
+                            short += 1;
+                        }
+                    }
+                }
+                short
+            })
+        };
+        for i in 0..40 {
+            let name = format!("bad-{i}.toml");
+            std::fs::write(spool.path().join(&name), "x = ").unwrap();
+            reject(spool.path(), OsStr::new(&name), &human, "{}\n").unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Release);
+        assert_eq!(
+            reader.join().unwrap(),
+            0,
+            "an .err was read before it was complete"
+        );
+        let left: Vec<_> = std::fs::read_dir(spool.path().join("rejected"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temp files left: {left:?}");
     }
 }
