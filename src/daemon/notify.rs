@@ -149,18 +149,12 @@ pub fn watchdog_heartbeat(store: Store) -> Arc<dyn Fn() + Send + Sync> {
 /// The STATUS= text, e.g. `12 scheduled, 340 sent, 1 failed`: counts in the order a send
 /// moves through its states, leaving out states that have none, except `scheduled` (the
 /// queue's length, so the line is never empty).
-pub fn status_line(counts: &BTreeMap<String, i64>) -> String {
-    // The states are CHECK-constrained to these words, so no count is left out.
+pub fn status_line(counts: &BTreeMap<SendState, i64>) -> String {
     SendState::ALL
         .iter()
-        .map(|state| {
-            (
-                state.as_str(),
-                counts.get(state.as_str()).copied().unwrap_or(0),
-            )
-        })
-        .filter(|&(state, n)| n != 0 || state == "scheduled")
-        .map(|(state, n)| format!("{n} {state}"))
+        .map(|&state| (state, counts.get(&state).copied().unwrap_or(0)))
+        .filter(|&(state, n)| n != 0 || state == SendState::Scheduled)
+        .map(|(state, n)| format!("{n} {}", state.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -171,8 +165,11 @@ mod tests {
 
     #[test]
     fn the_status_line_lists_states_in_lifecycle_order_without_empty_ones() {
-        let counts = |pairs: &[(&str, i64)]| -> BTreeMap<String, i64> {
-            pairs.iter().map(|(s, n)| ((*s).to_owned(), *n)).collect()
+        let counts = |pairs: &[(&str, i64)]| -> BTreeMap<SendState, i64> {
+            pairs
+                .iter()
+                .map(|(s, n)| (SendState::from_word(s).unwrap(), *n))
+                .collect()
         };
         let all = counts(&[
             ("canceled", 0),

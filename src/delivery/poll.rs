@@ -19,7 +19,7 @@ use super::{DeliveryStatus, GetBudget};
 use crate::bird::{BirdClient, MessageInfo, SendResult};
 use crate::config::Config;
 use crate::dispatch::transport::Transport;
-use crate::store::{DeliveryUpdate, PollDue, Store};
+use crate::store::{DeliveryUpdate, PollDue, SendState, Store};
 
 /// The schedule's steps as multiples of `poll_start`.
 const STEPS: [u32; 6] = [1, 4, 20, 120, 720, 2880];
@@ -129,8 +129,10 @@ impl LookUp {
             .checked_add_signed(AFTER_VALIDITY)
             .unwrap_or(row.expires);
         let channel_id = self.config.channels.get(&row.channel).map(|c| c.id.clone());
-        let (found, next) = match (&row.bird_message_id, channel_id, row.state.as_str()) {
-            (Some(id), Some(channel_id), "sent") if now <= give_up_at && !is_placeholder(&row) => {
+        let (found, next) = match (&row.bird_message_id, channel_id, row.state) {
+            (Some(id), Some(channel_id), SendState::Sent)
+                if now <= give_up_at && !is_placeholder(&row) =>
+            {
                 self.gets.take_for_polling().await;
                 let answer = self.client.get_message(&channel_id, id).await;
                 let next = next_look(

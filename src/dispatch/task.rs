@@ -20,7 +20,7 @@ use super::recurring::{self, Loaded};
 use super::transport::Transport;
 use super::{Fatal, Shared, backoff, lock, window};
 use crate::config::Config;
-use crate::store::{ClaimedSend, FollowUp, SendUpdate, Store};
+use crate::store::{ClaimedSend, FollowUp, SendState, SendUpdate, Store};
 
 /// One claimed send on its way to Bird.
 pub(super) struct SendTask {
@@ -109,7 +109,7 @@ impl SendTask {
                 (decision.attempt, decision.update)
             }
             Before::Canceled { state } => {
-                tracing::info!(job = %send.job_id, send = send.send_id, state = state.as_deref().unwrap_or("deleted"), "not sent: the send changed while it waited (canceled?)");
+                tracing::info!(job = %send.job_id, send = send.send_id, state = state.map_or("deleted", |s| s.as_str()), "not sent: the send changed while it waited (canceled?)");
                 self.done(&send);
                 return;
             }
@@ -156,7 +156,7 @@ impl SendTask {
     /// for a token (a 429 pause, say) means it is never posted.
     async fn recheck(&self, send: &ClaimedSend) -> Recheck {
         match self.store.send_state(send.send_id).await {
-            Ok(Some(state)) if state == "sending" => Recheck::Sending,
+            Ok(Some(SendState::Sending)) => Recheck::Sending,
             Ok(state) => Recheck::Changed(state),
             Err(e) => {
                 tracing::warn!(send = send.send_id, error = %e, "cannot re-check a send before its request; trying it again shortly");

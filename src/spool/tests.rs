@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::store::SendState;
 
 const JOB: &str = "[[receiver.contacts]]\nidentifierKey = \"phonenumber\"\nidentifierValue = \"+31612345678\"\n\n[body]\ntype = \"text\"\ntext.text = \"Hello\"\n";
 
@@ -48,7 +49,10 @@ async fn a_pass_over_many_files_holds_no_more_than_a_window_and_a_batch_of_names
         report.most_names_held
     );
     let scheduled = intake.store.send_states().await.unwrap();
-    assert_eq!(scheduled.get("scheduled").copied(), Some(files as i64));
+    assert_eq!(
+        scheduled.get(&SendState::Scheduled).copied(),
+        Some(files as i64)
+    );
     assert_eq!(std::fs::read_dir(&intake.spool).unwrap().count(), 0);
 }
 

@@ -103,7 +103,7 @@ pub trait Backend: super::DeliveryBackend + Send + Sync {
     fn requeue(&self, send_ids: Vec<i64>, now: DateTime<Utc>) -> Answer<'_, ()>;
 
     /// The number of sends in each state, by word, every state present (zero when none).
-    fn send_states(&self) -> Answer<'_, BTreeMap<String, i64>>;
+    fn send_states(&self) -> Answer<'_, BTreeMap<SendState, i64>>;
 
     /// The states of several sends as last committed, by id (ids that do not exist are
     /// missing): one read for a group of sends about to be posted.
@@ -111,7 +111,7 @@ pub trait Backend: super::DeliveryBackend + Send + Sync {
 
     /// The state word of one send as last committed (`None` when it does not exist): read
     /// just before its request starts, so a send canceled before then is never posted.
-    fn send_state(&self, send_id: i64) -> Answer<'_, Option<String>>;
+    fn send_state(&self, send_id: i64) -> Answer<'_, Option<SendState>>;
 
     /// Lets the backend tidy its files (SQLite: copies the WAL into the database).
     fn checkpoint(&self) -> Answer<'_, ()>;

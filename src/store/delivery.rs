@@ -19,7 +19,7 @@ pub use seam::DeliveryBackend;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AttemptOutcome, AttemptRecord, StoreError, instant};
+use super::{AttemptOutcome, AttemptRecord, SendState, StoreError, instant};
 use crate::delivery::DeliveryStatus;
 use crate::timefmt::utc_text;
 
@@ -46,7 +46,7 @@ pub struct PollDue {
     pub channel: String,
     /// `None` (or not `sent`) means there is nothing to look up: polling ends for it.
     pub bird_message_id: Option<String>,
-    pub state: String,
+    pub state: SendState,
     pub bird_status: Option<String>,
     pub polls: u32,
     pub expires: DateTime<Utc>,
@@ -123,7 +123,7 @@ pub(super) fn due_polls(
             send_id,
             channel,
             bird_message_id,
-            state,
+            state: SendState::read(state)?,
             bird_status,
             polls: u32::try_from(polls).unwrap_or(u32::MAX),
             expires: instant("sends.expires_at", &expires)?,

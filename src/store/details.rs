@@ -143,13 +143,11 @@ pub(super) fn stats(conn: &Connection, now: DateTime<Utc>) -> Result<Stats, Stor
 }
 
 /// The number of sends in every state, zero for the states no send is in.
-pub(super) fn send_states(conn: &Connection) -> Result<BTreeMap<String, i64>, StoreError> {
-    let mut counts: BTreeMap<String, i64> = SendState::ALL
-        .iter()
-        .map(|state| (state.as_str().to_owned(), 0))
-        .collect();
+pub(super) fn send_states(conn: &Connection) -> Result<BTreeMap<SendState, i64>, StoreError> {
+    let mut counts: BTreeMap<SendState, i64> =
+        SendState::ALL.iter().map(|&state| (state, 0)).collect();
     for (state, count) in reads::count_by_state(conn)? {
-        counts.insert(state.as_str().to_owned(), count);
+        counts.insert(state, count);
     }
     Ok(counts)
 }

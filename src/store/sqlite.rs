@@ -187,7 +187,7 @@ impl Backend for SqliteStore {
         self.write(move |conn| claim::requeue(conn, &send_ids, now))
     }
 
-    fn send_states(&self) -> Answer<'_, BTreeMap<String, i64>> {
+    fn send_states(&self) -> Answer<'_, BTreeMap<SendState, i64>> {
         self.read(details::send_states)
     }
 
@@ -195,9 +195,9 @@ impl Backend for SqliteStore {
         self.read(move |conn| reads::states_of(conn, &send_ids))
     }
 
-    fn send_state(&self, send_id: i64) -> Answer<'_, Option<String>> {
+    fn send_state(&self, send_id: i64) -> Answer<'_, Option<SendState>> {
         let state = move |conn: &Connection| reads::job_and_state(conn, send_id);
-        self.read(move |conn| Ok(state(conn)?.map(|(_, state)| state.as_str().to_owned())))
+        self.read(move |conn| Ok(state(conn)?.map(|(_, state)| state)))
     }
 
     fn checkpoint(&self) -> Answer<'_, ()> {

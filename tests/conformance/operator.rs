@@ -189,7 +189,11 @@ pub async fn stats_count_every_state_and_what_finished_recently(store: &Store) {
     assert_eq!(stats.rejections_last_day, 1);
     let by_word = store.send_states().await.unwrap();
     assert_eq!(
-        (by_word["failed"], by_word["scheduled"], by_word.len()),
+        (
+            by_word[&SendState::Failed],
+            by_word[&SendState::Scheduled],
+            by_word.len()
+        ),
         (1, 1, 7)
     );
 

@@ -14,7 +14,7 @@ use super::outcome;
 use crate::config::Config;
 use crate::job::{CronSchedule, payload};
 use crate::quiet::QuietWindow;
-use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate};
+use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendState, SendUpdate};
 
 /// What re-reading the send's state just before the request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub enum Recheck {
     /// Still `sending`: claimed by this daemon and not touched since.
     Sending,
     /// Changed while it waited (an operator's cancel, say): the state, or `None` if deleted.
-    Changed(Option<String>),
+    Changed(Option<SendState>),
     /// The read failed.
     Unreadable(String),
 }
@@ -37,7 +37,7 @@ pub enum Before {
         quiet: Option<QuietWindow>,
     },
     /// The send changed while it waited: it is never posted and nothing is recorded.
-    Canceled { state: Option<String> },
+    Canceled { state: Option<SendState> },
     /// A later occurrence of its recurring job is already due: ends `expired`, skipped.
     Overtaken { reason: String },
     /// Its validity ended before it could be sent.
@@ -71,9 +71,7 @@ pub fn before_request(
     now: DateTime<Utc>,
 ) -> Before {
     if let Recheck::Changed(state) = recheck {
-        return Before::Canceled {
-            state: state.clone(),
-        };
+        return Before::Canceled { state: *state };
     }
     if cron.is_some_and(|c| c.overtaken(send.occurrence, now)) {
         return Before::Overtaken {

@@ -71,13 +71,13 @@ fn a_changed_state_wins_over_every_other_reason_and_records_nothing() {
     gone.channel = "gone".into();
     let got = decide(
         &gone,
-        Recheck::Changed(Some("canceled".into())),
+        Recheck::Changed(Some(SendState::Canceled)),
         "2026-12-01T14:00:00Z",
     );
     assert_eq!(
         got,
         Before::Canceled {
-            state: Some("canceled".into())
+            state: Some(SendState::Canceled)
         }
     );
     assert_eq!(got.record(utc(NOON)), None);

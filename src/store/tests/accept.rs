@@ -34,7 +34,10 @@ async fn a_new_job_is_inserted_with_its_sends_scheduled() {
     assert_eq!(outcome, AcceptOutcome::Inserted);
     assert_eq!(job_state(&db, "order-1"), "active");
     assert_eq!(db.text("SELECT source_text FROM jobs"), "v1");
-    assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 2);
+    assert_eq!(
+        db.store.send_states().await.unwrap()[&SendState::Scheduled],
+        2
+    );
     assert_eq!(db.store.next_due().await.unwrap(), Some(later));
 }
 

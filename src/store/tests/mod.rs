@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-use super::{Backend, JobKind, NewJob, NewSend, Options, SqliteStore};
+use super::{Backend, JobKind, NewJob, NewSend, Options, SendState, SqliteStore};
 use crate::timefmt::parse_utc_text;
 
 /// A store on a fresh database file; the folder goes when this is dropped.

@@ -77,7 +77,10 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
         path,
         _dir,
     };
-    assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 1);
+    assert_eq!(
+        db.store.send_states().await.unwrap()[&SendState::Scheduled],
+        1
+    );
     assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 3);
 }
 

@@ -53,7 +53,10 @@ async fn five_thousand_concurrent_accepts_all_commit() {
     assert!(answers.iter().all(|a| *a == Ok(AcceptOutcome::Inserted)));
     assert_eq!(db.number("SELECT COUNT(*) FROM jobs"), 5000);
     assert_eq!(db.number("SELECT COUNT(*) FROM sends"), 5000);
-    assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 5000);
+    assert_eq!(
+        db.store.send_states().await.unwrap()[&SendState::Scheduled],
+        5000
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,5 +145,8 @@ async fn a_checkpoint_copies_the_wal_into_the_database() {
         .await
         .unwrap();
     db.store.checkpoint().await.unwrap();
-    assert_eq!(db.store.send_states().await.unwrap()["scheduled"], 1);
+    assert_eq!(
+        db.store.send_states().await.unwrap()[&SendState::Scheduled],
+        1
+    );
 }
