@@ -6,6 +6,10 @@
 //! [`BATCH_FILES`] names are held beside the listing's read-ahead, and a batch reads at most [`BATCH_FILES`] files
 //! or about [`BATCH_BYTES`] of text (the file that crosses the bound is the last), so a
 //! pass over any number of waiting files runs in flat memory.
+//!
+//! Accepted files are removed by [`REMOVERS`] threads at once: on a file system mounted
+//! with `discard` each unlink waits for the disk, and one unlink at a time would cap
+//! intake at a few thousand files per second.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -13,11 +17,14 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use super::examine::{self, Verdict};
+use super::examine::{self, Parsed, Verdict};
 use super::scan::Listing;
 use super::settle::Readiness;
-use super::{BATCH_BYTES, BATCH_FILES};
+use super::{BATCH_BYTES, BATCH_FILES, escaped, read};
 use crate::config::Config;
+
+/// How many threads remove one batch's accepted files.
+const REMOVERS: usize = 8;
 
 /// One judged batch, and where the pass goes on from.
 #[derive(Default)]
@@ -76,5 +83,39 @@ pub(super) fn judge(
         names,
         listing,
         names_held,
+    }
+}
+
+/// Removes every accepted file of a batch whose name still points at the file that was
+/// read, [`REMOVERS`] at a time (one at a time when no thread can be started).
+pub(super) fn remove_all(spool: &Path, accepted: &[Parsed], ready: &Readiness) {
+    let per_thread = accepted.len().div_ceil(REMOVERS).max(1);
+    std::thread::scope(|scope| {
+        for chunk in accepted.chunks(per_thread) {
+            let remove = move || chunk.iter().for_each(|p| remove_if_same(spool, p, ready));
+            let started = std::thread::Builder::new()
+                .name("msgspool-remove".to_owned())
+                .spawn_scoped(scope, remove);
+            if started.is_err() {
+                chunk.iter().for_each(|p| remove_if_same(spool, p, ready));
+            }
+        }
+    });
+}
+
+/// Removes an accepted file if its name still points at the file that was read: a
+/// different file renamed over it (even with the same size and mtime) is kept for the
+/// next pass.
+fn remove_if_same(spool: &Path, p: &Parsed, ready: &Readiness) {
+    let path = spool.join(&p.name);
+    if !read::still_names(&path, &p.identity) {
+        return;
+    }
+    ready.forget(&p.name);
+    if let Err(e) = std::fs::remove_file(&path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        let file = escaped(&p.label);
+        tracing::warn!(%file, error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
     }
 }

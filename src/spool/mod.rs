@@ -208,11 +208,8 @@ impl Intake {
         }
         let spool = self.spool.clone();
         let ready = ready.clone();
-        let removed = tokio::task::spawn_blocking(move || {
-            for p in to_remove {
-                remove_if_same(&spool, &p, &ready);
-            }
-        });
+        let removed =
+            tokio::task::spawn_blocking(move || batch::remove_all(&spool, &to_remove, &ready));
         if let Err(e) = removed.await {
             tracing::error!(error = %e, "removing accepted files failed");
         }
@@ -256,23 +253,6 @@ impl Intake {
         {
             tracing::warn!(%file, error = %e, "cannot record the rejection in the database");
         }
-    }
-}
-
-/// Removes an accepted file if its name still points at the file that was read: a
-/// different file renamed over it (even with the same size and mtime) is kept for the
-/// next pass.
-fn remove_if_same(spool: &std::path::Path, p: &Parsed, ready: &Readiness) {
-    let path = spool.join(&p.name);
-    if !read::still_names(&path, &p.identity) {
-        return;
-    }
-    ready.forget(&p.name);
-    if let Err(e) = std::fs::remove_file(&path)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        let file = escaped(&p.label);
-        tracing::warn!(%file, error = %e, "cannot remove an accepted job file; it will be seen as unchanged next time");
     }
 }
 
