@@ -149,7 +149,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         dispatch_waker: waker.clone(),
     };
     let fatal = Arc::new(Fatal::default());
-    let gets = crate::delivery::GetBudget::new(config_rx.borrow().bird.get_rate_limit);
+    let gets = crate::dispatch::GetBudget::new(config_rx.borrow().bird.get_rate_limit);
     let dispatcher = Dispatcher {
         store: store.clone(),
         config: config_rx.clone(),

@@ -25,10 +25,11 @@
 //!   the requests in flight,
 //!   [`dispatch::recurring`] gives a cron job its next occurrence, [`dispatch::transport`]
 //!   is the seam between a real and a dry run; `dispatch/reconcile.rs` searches Bird's
-//!   listing before a send whose outcome is unknown is posted again;
+//!   listing before a send whose outcome is unknown is posted again, within the
+//!   workspace's GET budget ([`dispatch::GetBudget`]);
 //! - [`delivery`] follows each sent message afterwards: [`delivery::poll`] looks it up at
-//!   Bird on a backoff schedule within the GET budget ([`delivery::budget`]) until a final
-//!   [`delivery::status`];
+//!   Bird on a backoff schedule within the same budget until a final
+//!   [`store::DeliveryStatus`] (the stored words, which only move forward);
 //! - [`daemon`] wires these together with signals, locks, reload and systemd; [`cli`] holds
 //!   one function per subcommand, each ending in one [`cli::Exit`].
 //!

@@ -15,9 +15,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{DeliveryStatus, GetBudget};
+use super::DeliveryStatus;
 use crate::bird::{BirdClient, MessageInfo, SendResult};
 use crate::config::Config;
+use crate::dispatch::GetBudget;
 use crate::dispatch::transport::Transport;
 use crate::store::{DeliveryUpdate, PollDue, SendState, Store};
 

@@ -19,6 +19,7 @@ pub mod decide;
 mod drain;
 mod fatal;
 mod fire;
+mod gets;
 pub mod outcome;
 pub mod rate;
 mod reconcile;
@@ -40,6 +41,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::store::{ErrorClass, Store};
 pub use fatal::Fatal;
+pub use gets::GetBudget;
 use rate::TokenBucket;
 use timer::Claim;
 use transport::Transport;
@@ -64,7 +66,7 @@ pub struct Dispatcher {
     /// Raised when dispatch cannot go on; the daemon then exits non-zero.
     pub fatal: Arc<Fatal>,
     /// The workspace's GET budget, shared with delivery polling.
-    pub gets: crate::delivery::GetBudget,
+    pub gets: GetBudget,
 }
 
 /// How long claims may keep failing for a reason waiting cannot fix before the daemon

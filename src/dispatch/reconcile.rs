@@ -15,13 +15,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::GetBudget;
 use super::backoff::{full_jitter, jitter};
 use super::outcome::{Decision, WorkspaceEffect, retry_or_expire};
 use super::task::SendTask;
 use super::transport::Transport;
 use crate::bird::{BirdClient, ListQuery, MessageInfo, SendResult};
 use crate::config::RetryConfig;
-use crate::delivery::GetBudget;
 use crate::quiet::QuietWindow;
 use crate::store::{AttemptOutcome, AttemptRecord, ClaimedSend, SendUpdate};
 

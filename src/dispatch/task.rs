@@ -35,7 +35,7 @@ pub(super) struct SendTask {
     /// Opens at the send's instant; closed unopened when dispatch stops first.
     pub(super) gate: watch::Receiver<bool>,
     /// The workspace's GET budget (reconciliation).
-    pub(super) gets: crate::delivery::GetBudget,
+    pub(super) gets: super::GetBudget,
     /// The instant the request starts at (at or after the send's due instant).
     pub(super) fire_at: DateTime<Utc>,
 }

@@ -12,6 +12,7 @@
 
 mod reads;
 mod seam;
+mod status;
 
 pub use reads::{DeliveryCounts, DeliveryEventRow};
 pub use seam::DeliveryBackend;
@@ -20,8 +21,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{AttemptOutcome, AttemptRecord, SendState, StoreError, instant};
-use crate::delivery::DeliveryStatus;
 use crate::timefmt::utc_text;
+pub use status::DeliveryStatus;
 
 /// A status Bird reported for a message, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,7 +59,9 @@ pub use attempts::{AttemptRecord, AttemptRow};
 pub use backend::{Answer, Answers, Backend};
 pub use cancel::CancelOutcome;
 pub use cron::{CronJob, FollowUp};
-pub use delivery::{DeliveryBackend, DeliveryCounts, DeliveryEventRow, DeliveryUpdate, PollDue};
+pub use delivery::{
+    DeliveryBackend, DeliveryCounts, DeliveryEventRow, DeliveryStatus, DeliveryUpdate, PollDue,
+};
 pub use details::{FinishedCounts, JobDetails, SendDetails, Stats};
 pub use error::{ErrorClass, StoreError};
 pub use events::EventRow;

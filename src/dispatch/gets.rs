@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::dispatch::lock;
-use crate::dispatch::rate::TokenBucket;
+use super::lock;
+use super::rate::TokenBucket;
 
 /// The longest one wait for a token sleeps before looking again.
 const MAX_WAIT: Duration = Duration::from_secs(1);
