@@ -7,13 +7,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig, Step};
+use support::{count, wait_within};
 
 const LIMIT: Duration = Duration::from_secs(300);
 const SENDS: usize = 10_000;
@@ -32,23 +34,8 @@ fn main() {
     }
 }
 
-fn count(db: &Path, sql: &str) -> usize {
-    common::daemon::query(db, sql)
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + LIMIT;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
+fn wait_until(f: impl FnMut() -> bool) -> bool {
+    wait_within(LIMIT, f)
 }
 
 /// One run; returns the POST rate reached (sends/s), `None` if it timed out.

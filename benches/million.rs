@@ -9,6 +9,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig};
+use support::{lateness_ms, quantile, usage, wait_within};
 
 /// The longest any one phase may take before the bench gives up on it.
 const LIMIT: Duration = Duration::from_secs(900);
@@ -38,7 +41,7 @@ fn main() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
     let mut d = Daemon::start(&fake, "");
     // Let it create the database, then stop it and fill the spool.
-    if !wait_until(LIMIT, || d.log().contains("msgspool started")) {
+    if !wait_within(LIMIT, || d.log().contains("msgspool started")) {
         println!("the daemon did not start [TIMED OUT]");
         return;
     }
@@ -99,17 +102,6 @@ fn main() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
 }
 
 /// Writes `n` one-shot jobs due in 30 days straight into the (stopped) daemon's spool.
@@ -232,27 +224,9 @@ fn lateness(d: &Daemon, fake: &FakeBird) {
         d.drop_job(&format!("late-{i:04}.toml"), &text_job(&top));
     }
     let limit = Duration::from_secs(60) + LATE_STEP * LATE_SENDS as u32;
-    let done = wait_until(limit, || fake.accepted_count() >= LATE_SENDS);
-    let mut late_ms: Vec<f64> = fake
-        .accepted()
-        .iter()
-        .filter_map(|r| {
-            let due = r.body["reference"]
-                .as_str()?
-                .rsplit(':')
-                .next()?
-                .parse::<i64>()
-                .ok()?;
-            Some((r.arrived_at.timestamp_micros() - due * 1000) as f64 / 1000.0)
-        })
-        .collect();
-    late_ms.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        late_ms
-            .get(((late_ms.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let done = wait_within(limit, || fake.accepted_count() >= LATE_SENDS);
+    let late_ms = lateness_ms(fake);
+    let pick = |q: f64| quantile(&late_ms, q);
     let early = late_ms.iter().filter(|v| **v < 0.0).count();
     println!(
         "lateness: {} sends due {} ms apart with the million pending -> arrival minus due: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; {early} early{}",
@@ -263,39 +237,6 @@ fn lateness(d: &Daemon, fake: &FakeBird) {
         late_ms.last().copied().unwrap_or(f64::NAN),
         if done { "" } else { " [TIMED OUT]" }
     );
-}
-
-/// Resident memory now and at its peak, and CPU time so far, from /proc.
-struct Usage {
-    peak_rss_mib: f64,
-    rss_mib: f64,
-    cpu_seconds: f64,
-}
-
-fn usage(pid: u32) -> Usage {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: f64 = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum();
-    Usage {
-        peak_rss_mib: kib("VmHWM:") / 1024.0,
-        rss_mib: kib("VmRSS:") / 1024.0,
-        cpu_seconds: ticks / 100.0, // USER_HZ is 100 on Linux
-    }
 }
 
 /// systemd's side of `NOTIFY_SOCKET`: a datagram socket the daemon writes READY=1 to.

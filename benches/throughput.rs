@@ -7,13 +7,15 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/mod.rs"]
+mod support;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use common::daemon::{Daemon, rfc3339, text_job};
 use common::fake_bird::{FakeBird, FakeConfig};
+use support::{count, lateness_ms, quantile, usage, wait_within};
 
 #[path = "throughput/cpu.rs"]
 mod cpu;
@@ -66,55 +68,8 @@ fn main() {
     }
 }
 
-/// Process figures read from /proc: peak resident memory and CPU time so far.
-struct Usage {
-    peak_rss_mib: f64,
-    cpu_seconds: f64,
-}
-
-fn usage(pid: u32) -> Usage {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields
-        .get(11)
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        + fields
-            .get(12)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0);
-    Usage {
-        peak_rss_mib: hwm_kib / 1024.0,
-        cpu_seconds: ticks / 100.0, // USER_HZ is 100 on Linux
-    }
-}
-
-fn count(db: &Path, sql: &str) -> usize {
-    common::daemon::query(db, sql)
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + LIMIT;
-    while Instant::now() < deadline {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    false
+fn wait_until(f: impl FnMut() -> bool) -> bool {
+    wait_within(LIMIT, f)
 }
 
 /// Writes `n` job files into a staging folder beside the spool, then renames them all in.
@@ -232,26 +187,8 @@ fn lateness(n: usize, over: Duration) {
         format!("scheduledFor = \"{}\"", rfc3339(due_of(i)))
     });
     let done = wait_until(|| fake.accepted_count() >= n);
-    let mut late_ms: Vec<f64> = fake
-        .accepted()
-        .iter()
-        .filter_map(|r| {
-            let due = r.body["reference"]
-                .as_str()?
-                .rsplit(':')
-                .next()?
-                .parse::<i64>()
-                .ok()?;
-            Some((r.arrived_at.timestamp_micros() - due * 1000) as f64 / 1000.0)
-        })
-        .collect();
-    late_ms.sort_by(f64::total_cmp);
-    let pick = |q: f64| {
-        late_ms
-            .get(((late_ms.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
+    let late_ms = lateness_ms(&fake);
+    let pick = |q: f64| quantile(&late_ms, q);
     let early = late_ms.iter().filter(|v| **v < 0.0).count();
     let u = usage(d.pid().unwrap_or(0));
     println!(
