@@ -137,6 +137,15 @@ pub fn classify(
     }
 }
 
+/// A header of an answer as text, if it is there and readable.
+pub fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// Reads at most [`MAX_BODY`] bytes of a body, as text (invalid UTF-8 replaced).
 pub async fn read_bounded(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
     let mut body = Vec::new();

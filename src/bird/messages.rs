@@ -151,13 +151,7 @@ impl BirdClient {
             .await
             .map_err(transport)?;
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
+        let header = |name: &str| answer::header(&response, name);
         let retry_after = header("retry-after").and_then(|v| super::RetryAfter::parse(&v));
         let location = header("location");
         let text = answer::read_bounded(response).await.map_err(transport)?;
