@@ -188,16 +188,18 @@ pub(super) fn mend(
     Ok(stmt.execute(params![job_id, utc_text(now)])?)
 }
 
+/// The cron review's read; index `jobs_cron` keeps it off the one-shot jobs.
+pub(super) const CRON_JOBS: &str = "
+    SELECT j.id, j.state, j.source_name, j.source_text, j.until_at, j.broken_reason,
+           EXISTS (SELECT 1 FROM sends s
+                   WHERE s.job_id = j.id AND s.state IN ('scheduled', 'sending')),
+           (SELECT MAX(s.occurrence_at) FROM sends s WHERE s.job_id = j.id)
+    FROM jobs j WHERE j.kind = 'cron' AND j.state <> 'canceled' ORDER BY j.id";
+
 /// Every cron job that is not canceled, with whether it has an open send and its latest
 /// occurrence.
 pub(super) fn cron_jobs(conn: &Connection) -> Result<Vec<CronJob>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT j.id, j.state, j.source_name, j.source_text, j.until_at, j.broken_reason,
-                EXISTS (SELECT 1 FROM sends s
-                        WHERE s.job_id = j.id AND s.state IN ('scheduled', 'sending')),
-                (SELECT MAX(s.occurrence_at) FROM sends s WHERE s.job_id = j.id)
-         FROM jobs j WHERE j.kind = 'cron' AND j.state <> 'canceled' ORDER BY j.id",
-    )?;
+    let mut stmt = conn.prepare_cached(CRON_JOBS)?;
     let rows = stmt.query_map([], |row| {
         Ok((
             CronJob {

@@ -27,6 +27,10 @@ ALTER TABLE sends ADD COLUMN next_poll_at TEXT
     CHECK (next_poll_at GLOB '????-??-??T??:??:??.???Z');
 ALTER TABLE sends ADD COLUMN polls INTEGER NOT NULL DEFAULT 0 CHECK (polls >= 0);
 
+-- Start-up's cron review reads only the cron jobs; without this it walks every job row
+-- (a million one-shot jobs make a restart take a second).
+CREATE INDEX jobs_cron ON jobs (id) WHERE kind = 'cron';
+
 -- The poller's question: which sent messages are due for a status look-up.
 CREATE INDEX sends_by_next_poll ON sends (next_poll_at) WHERE next_poll_at IS NOT NULL;
 -- Webhooks and late answers find a send by Bird's id.

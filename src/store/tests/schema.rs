@@ -64,6 +64,23 @@ async fn the_database_is_in_wal_mode_with_the_due_index() {
 }
 
 #[tokio::test]
+async fn the_cron_review_at_start_reads_only_cron_jobs_through_their_index() {
+    let db = open_db();
+    let conn = db.raw();
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::store::jobs::CRON_JOBS))
+        .unwrap();
+    let plan: Vec<String> = stmt
+        .query_map([], |row| row.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let plan = plan.join(" | ");
+    // A million one-shot jobs must not make a restart walk them all.
+    assert!(plan.contains("SCAN j USING INDEX jobs_cron"), "{plan}");
+}
+
+#[tokio::test]
 async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
     let db = open_db();
     db.store
