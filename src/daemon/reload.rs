@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::{DaemonError, RunOptions, load_config, notify};
 use crate::bird::BirdClient;
-use crate::config::{self, Config};
+use crate::config::{self, BirdConfig, Config};
 use crate::dispatch::transport::Transport;
 
 /// The transport the config and key call for.
@@ -76,40 +76,84 @@ pub(super) fn reload(
     applied
 }
 
-/// The settings that differ, by name, for the log.
+/// The settings that differ, by name, for the log. Both configs are taken apart field by
+/// field, so a setting added to the config does not compile until it is named here.
 fn changes(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut changed = Vec::new();
-    let mut check = |differs: bool, name: &'static str| {
-        if differs {
-            changed.push(name);
-        }
-    };
-    check(
-        old.bird.rate_limit != new.bird.rate_limit,
-        "bird.rate_limit",
-    );
-    check(
-        old.bird.max_in_flight != new.bird.max_in_flight,
-        "bird.max_in_flight",
-    );
-    check(old.bird.base_url != new.bird.base_url, "bird.base_url");
-    check(
-        old.bird.workspace_id != new.bird.workspace_id,
-        "bird.workspace_id",
-    );
-    check(
-        old.bird.request_timeout != new.bird.request_timeout,
-        "bird.request_timeout",
-    );
-    check(old.channels != new.channels, "channels");
-    check(old.quiet_hours != new.quiet_hours, "quiet_hours");
-    check(old.timezone != new.timezone, "timezone");
-    check(old.retry != new.retry, "retry");
-    check(old.schedule != new.schedule, "schedule");
-    check(
-        old.rescan_interval != new.rescan_interval,
-        "rescan_interval",
-    );
-    check(old.shutdown_grace != new.shutdown_grace, "shutdown_grace");
-    changed
+    let Config {
+        spool: _,    // kept until a restart (see `reload`)
+        database: _, // kept until a restart
+        timezone,
+        rescan_interval,
+        shutdown_grace,
+        settle,
+        bird,
+        channels,
+        schedule,
+        quiet_hours,
+        retry,
+        delivery,
+    } = new;
+    let BirdConfig {
+        base_url,
+        workspace_id,
+        access_key_file,
+        rate_limit,
+        max_in_flight,
+        request_timeout,
+        claim_ahead,
+        reconcile,
+        get_rate_limit,
+    } = bird;
+    let was = &old.bird;
+    [
+        (was.rate_limit != *rate_limit, "bird.rate_limit"),
+        (was.max_in_flight != *max_in_flight, "bird.max_in_flight"),
+        (was.base_url != *base_url, "bird.base_url"),
+        (was.workspace_id != *workspace_id, "bird.workspace_id"),
+        (
+            was.access_key_file != *access_key_file,
+            "bird.access_key_file",
+        ),
+        (
+            was.request_timeout != *request_timeout,
+            "bird.request_timeout",
+        ),
+        (was.claim_ahead != *claim_ahead, "bird.claim_ahead"),
+        (was.reconcile != *reconcile, "bird.reconcile"),
+        (was.get_rate_limit != *get_rate_limit, "bird.get_rate_limit"),
+        (old.channels != *channels, "channels"),
+        (old.quiet_hours != *quiet_hours, "quiet_hours"),
+        (old.timezone != *timezone, "timezone"),
+        (old.retry != *retry, "retry"),
+        (old.schedule != *schedule, "schedule"),
+        (old.delivery != *delivery, "delivery"),
+        (old.settle != *settle, "settle"),
+        (old.rescan_interval != *rescan_interval, "rescan_interval"),
+        (old.shutdown_grace != *shutdown_grace, "shutdown_grace"),
+    ]
+    .into_iter()
+    .filter_map(|(differs, name)| differs.then_some(name))
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_reload_log_names_every_setting_that_changed() {
+        let old = Config::builtin();
+        let mut new = old.clone();
+        new.bird.claim_ahead = Duration::from_millis(10);
+        new.bird.reconcile = !old.bird.reconcile;
+        new.delivery.poll_start = Duration::from_secs(1);
+        new.settle = Duration::from_secs(9);
+        assert_eq!(
+            changes(&old, &new),
+            ["bird.claim_ahead", "bird.reconcile", "delivery", "settle"]
+        );
+        assert!(changes(&old, &old).is_empty());
+    }
 }

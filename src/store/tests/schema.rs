@@ -68,7 +68,10 @@ async fn the_cron_review_at_start_reads_only_cron_jobs_through_their_index() {
     let db = open_db();
     let conn = db.raw();
     let mut stmt = conn
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", crate::store::jobs::CRON_JOBS))
+        .prepare(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::store::jobs::CRON_JOBS
+        ))
         .unwrap();
     let plan: Vec<String> = stmt
         .query_map([], |row| row.get(3))
