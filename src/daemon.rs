@@ -61,6 +61,11 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("{0}")]
     Lock(#[from] LockError),
+    #[error("cannot listen for webhooks on {listen}: {error}; free the port or change [webhooks] listen")]
+    Webhooks {
+        listen: std::net::SocketAddr,
+        error: std::io::Error,
+    },
     #[error("stopped because msgspool cannot go on: {0}")]
     Fatal(String),
     #[error(
@@ -169,6 +174,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         gets,
     };
     let polling = tokio::spawn(poller.run(stop_rx.clone()));
+    let listener = webhooks_listener(&config_rx.borrow().clone(), &store, &stop_rx).await?;
     notify::notify_state(&[NotifyState::Ready]);
 
     let mut check = tokio::time::interval(Duration::from_secs(1));
@@ -211,6 +217,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let _ = stop_tx.send(true);
     let grace = config_tx.borrow().shutdown_grace;
     let mut tasks = vec![housekeeping, polling];
+    tasks.extend(listener);
     if intake_live {
         tasks.push(intake_task);
     }
@@ -228,6 +235,26 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     ended?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the `[webhooks]` listener when configured (read once: a reload does not move it).
+/// Its key and its port are checked here, so a listener that cannot work stops the start.
+async fn webhooks_listener(
+    cfg: &Config,
+    store: &Store,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+    let Some(hooks) = &cfg.webhooks else {
+        return Ok(None);
+    };
+    let key = config::load_signing_key(hooks, &|name| std::env::var(name).ok())?;
+    let serve = crate::webhooks::bind(hooks, key, store.clone(), stop.clone())
+        .await
+        .map_err(|error| DaemonError::Webhooks {
+            listen: hooks.listen,
+            error,
+        })?;
+    Ok(Some(tokio::spawn(serve)))
 }
 
 /// How a task ended, for the log: returned, panicked, or was canceled.

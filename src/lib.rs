@@ -54,3 +54,4 @@ pub mod quiet;
 pub mod spool;
 pub mod store;
 pub mod timefmt;
+pub mod webhooks;
