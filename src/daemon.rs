@@ -61,7 +61,9 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("{0}")]
     Lock(#[from] LockError),
-    #[error("cannot listen for webhooks on {listen}: {error}; free the port or change [webhooks] listen")]
+    #[error(
+        "cannot listen for webhooks on {listen}: {error}; free the port or change [webhooks] listen"
+    )]
     Webhooks {
         listen: std::net::SocketAddr,
         error: std::io::Error,

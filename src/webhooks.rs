@@ -77,11 +77,7 @@ pub async fn bind(
 
 async fn serve_metrics(State(state): State<Arc<Listener>>) -> Response {
     match metrics::render(&state.store).await {
-        Ok(text) => (
-            [("content-type", "text/plain; version=0.0.4")],
-            text,
-        )
-            .into_response(),
+        Ok(text) => ([("content-type", "text/plain; version=0.0.4")], text).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the store for /metrics");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
@@ -132,7 +128,11 @@ async fn receive(
             return StatusCode::SERVICE_UNAVAILABLE;
         }
     };
-    match state.store.record_delivery(send_id, update, Utc::now()).await {
+    match state
+        .store
+        .record_delivery(send_id, update, Utc::now())
+        .await
+    {
         Ok(_) => StatusCode::OK,
         Err(e) => {
             tracing::warn!(send = send_id, error = %e, "cannot store a webhook's status");

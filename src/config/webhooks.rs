@@ -102,10 +102,11 @@ pub fn load_signing_key(
         (None, Some(dir)) if !dir.is_empty() => PathBuf::from(dir).join(SIGNING_KEY_CREDENTIAL),
         (None, _) => return Err(ConfigError::NoSigningKey),
     };
-    let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::SigningKeyUnreadable {
-        path: path.clone(),
-        error,
-    })?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|error| ConfigError::SigningKeyUnreadable {
+            path: path.clone(),
+            error,
+        })?;
     let key = text.trim();
     let reason = if key.is_empty() {
         "is empty; put the subscription's signing key there"

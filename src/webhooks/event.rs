@@ -136,7 +136,10 @@ mod tests {
         let Event::Status { message_id, update } = parse(body, now()).unwrap() else {
             panic!("not a status");
         };
-        assert_eq!((message_id.as_str(), update.status), ("m-2", DeliveryStatus::Read));
+        assert_eq!(
+            (message_id.as_str(), update.status),
+            ("m-2", DeliveryStatus::Read)
+        );
         assert_eq!(update.at, now());
     }
 
@@ -144,12 +147,22 @@ mod tests {
     fn what_msgspool_does_not_follow_is_ignored_and_garbage_is_refused() {
         let ignored = |b: &[u8]| matches!(parse(b, now()), Ok(Event::Ignored(_)));
         assert!(ignored(br#"{"event":"sms.outbound","payload":{"id":"m"}}"#));
-        assert!(ignored(br#"{"event":"whatsapp.interaction","payload":{"messageId":"m","type":"tap"}}"#));
-        assert!(ignored(br#"{"event":"whatsapp.outbound","payload":{"id":"m","status":"teleported"}}"#));
+        assert!(ignored(
+            br#"{"event":"whatsapp.interaction","payload":{"messageId":"m","type":"tap"}}"#
+        ));
+        assert!(ignored(
+            br#"{"event":"whatsapp.outbound","payload":{"id":"m","status":"teleported"}}"#
+        ));
         assert_eq!(parse(b"{not json", now()), Err(BadEvent::NotJson));
-        assert_eq!(parse(br#"{"payload":{}}"#, now()), Err(BadEvent::NoEventName));
         assert_eq!(
-            parse(br#"{"event":"whatsapp.outbound","payload":{"status":"sent"}}"#, now()),
+            parse(br#"{"payload":{}}"#, now()),
+            Err(BadEvent::NoEventName)
+        );
+        assert_eq!(
+            parse(
+                br#"{"event":"whatsapp.outbound","payload":{"status":"sent"}}"#,
+                now()
+            ),
             Err(BadEvent::NoMessageId)
         );
         assert_eq!(

@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn hmac_matches_openssl() {
-        assert_eq!(STANDARD.encode(hmac_sha256(b"key", b"message")), SHORT_KEY_VECTOR);
+        assert_eq!(
+            STANDARD.encode(hmac_sha256(b"key", b"message")),
+            SHORT_KEY_VECTOR
+        );
     }
 
     #[test]
@@ -114,9 +117,21 @@ mod tests {
         let k = key("test-signing-key");
         let url = "https://hooks.example.com/bird";
         assert!(!verify(&k, "1700000001", url, BODY, REQUEST_VECTOR));
-        assert!(!verify(&k, "1700000000", "https://other.example.com/bird", BODY, REQUEST_VECTOR));
+        assert!(!verify(
+            &k,
+            "1700000000",
+            "https://other.example.com/bird",
+            BODY,
+            REQUEST_VECTOR
+        ));
         assert!(!verify(&k, "1700000000", url, b"{}", REQUEST_VECTOR));
-        assert!(!verify(&key("other"), "1700000000", url, BODY, REQUEST_VECTOR));
+        assert!(!verify(
+            &key("other"),
+            "1700000000",
+            url,
+            BODY,
+            REQUEST_VECTOR
+        ));
         assert!(!verify(&k, "1700000000", url, BODY, "not base64!"));
         assert!(!verify(&k, "1700000000", url, BODY, ""));
         assert!(!verify(&k, "1700000000", url, BODY, "oSMEBTLB"));

@@ -101,12 +101,18 @@ impl Checker<'_> {
             self.invalid(Some(listen.span()), "webhooks.listen", msg)
         })?;
         let Some(public_url) = raw.public_url else {
-            let msg = "needs [webhooks] public_url: the URL Bird posts to, which its signature covers".to_owned();
+            let msg =
+                "needs [webhooks] public_url: the URL Bird posts to, which its signature covers"
+                    .to_owned();
             return Err(self.invalid(Some(listen.span()), "webhooks.listen", msg));
         };
         let url = public_url.get_ref();
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(char::is_whitespace) {
-            let msg = "must be the http(s) URL Bird posts to, e.g. \"https://hooks.example.com/bird\"".to_owned();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
+            let msg =
+                "must be the http(s) URL Bird posts to, e.g. \"https://hooks.example.com/bird\""
+                    .to_owned();
             return Err(self.invalid(Some(public_url.span()), "webhooks.public_url", msg));
         }
         Ok(Some(crate::config::WebhooksConfig {

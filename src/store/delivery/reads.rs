@@ -128,8 +128,11 @@ pub(super) fn attempt_counts(
 ) -> Result<BTreeMap<AttemptOutcome, i64>, StoreError> {
     let mut counts: BTreeMap<AttemptOutcome, i64> =
         AttemptOutcome::ALL.iter().map(|&o| (o, 0)).collect();
-    let mut stmt = conn.prepare_cached("SELECT outcome, count(*) FROM attempts GROUP BY outcome")?;
-    let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT outcome, count(*) FROM attempts GROUP BY outcome")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (word, count) = row?;
         counts.insert(AttemptOutcome::read(word)?, count);
