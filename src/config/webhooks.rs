@@ -117,3 +117,7 @@ pub fn load_signing_key(
     };
     Err(ConfigError::SigningKeyInvalid { path, reason })
 }
+
+#[cfg(test)]
+#[path = "webhooks_tests.rs"]
+mod tests;
