@@ -107,6 +107,9 @@ pub fn load_signing_key(
             path: path.clone(),
             error,
         })?;
+    if readable_by_others(&path) {
+        tracing::warn!(path = %path.display(), "the webhook signing key can be read by other users; chmod 600 it");
+    }
     let key = text.trim();
     let reason = if key.is_empty() {
         "is empty; put the subscription's signing key there"
@@ -116,6 +119,11 @@ pub fn load_signing_key(
         return Ok(SigningKey(key.as_bytes().to_vec()));
     };
     Err(ConfigError::SigningKeyInvalid { path, reason })
+}
+
+fn readable_by_others(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
 }
 
 #[cfg(test)]
