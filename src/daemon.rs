@@ -146,6 +146,9 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let (config_tx, config_rx) = watch::channel(Arc::new(cfg));
     let (transport_tx, transport_rx) = watch::channel(Arc::new(transport));
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Before any task starts: a listener that cannot work stops the start-up cleanly.
+    let webhooks_cfg = config_rx.borrow().clone();
+    let listener = webhooks_listener(&webhooks_cfg, &store, &stop_rx).await?;
     let waker = Arc::new(Notify::new());
     let rescan = Arc::new(Notify::new());
 
@@ -176,7 +179,6 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         gets,
     };
     let polling = tokio::spawn(poller.run(stop_rx.clone()));
-    let listener = webhooks_listener(&config_rx.borrow().clone(), &store, &stop_rx).await?;
     notify::notify_state(&[NotifyState::Ready]);
 
     let mut check = tokio::time::interval(Duration::from_secs(1));

@@ -307,3 +307,36 @@ fn parse_prometheus(text: &str) -> BTreeMap<(String, String), f64> {
     assert!(!samples.is_empty(), "no samples in:\n{text}");
     samples
 }
+
+#[test]
+fn a_listener_without_a_signing_key_refuses_to_start() {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
+    let extra = format!(
+        "[webhooks]\nlisten = \"127.0.0.1:{}\"\npublic_url = {PUBLIC_URL:?}\n",
+        free_port()
+    );
+    let text = Daemon::config_text(&fake, dir.path(), &extra, 32, 0);
+    std::fs::write(dir.path().join("config.toml"), text).expect("config");
+    let mut daemon = Daemon {
+        dir,
+        child: None,
+        extra_config: extra,
+        env: Vec::new(),
+        unset: vec!["CREDENTIALS_DIRECTORY".to_owned()],
+    };
+    daemon.spawn();
+    // EX_CONFIG: a restart cannot fix it.
+    assert_eq!(
+        daemon.wait(Duration::from_secs(30)),
+        Some(78),
+        "log:\n{}",
+        daemon.log()
+    );
+    assert!(
+        daemon.log().contains("no signing key"),
+        "log:\n{}",
+        daemon.log()
+    );
+}
