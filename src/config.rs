@@ -31,7 +31,9 @@ pub use access_key::{ACCESS_KEY_ENV, AccessKey, CREDENTIAL_NAME, load_access_key
 pub use channel::{Channel, ChannelKind, ChannelLookupError, ChannelQuietHours};
 pub use error::{ConfigError, Place};
 pub use lookup::Lookup;
-pub use webhooks::DeliveryConfig;
+pub use webhooks::{
+    DeliveryConfig, SIGNING_KEY_CREDENTIAL, SigningKey, WebhooksConfig, load_signing_key,
+};
 
 /// Where the daemon looks for its config when none is given.
 pub const DEFAULT_PATH: &str = "/etc/msgspool/config.toml";
@@ -55,6 +57,8 @@ pub struct Config {
     pub quiet_hours: Option<QuietHours>,
     pub retry: RetryConfig,
     pub delivery: DeliveryConfig,
+    /// The webhook listener; `None` unless `[webhooks] listen` is set.
+    pub webhooks: Option<WebhooksConfig>,
 }
 
 /// How to reach Bird's Channels API.
@@ -183,6 +187,7 @@ impl Config {
             quiet_hours: None,
             retry: RetryConfig::default(),
             delivery: DeliveryConfig::default(),
+            webhooks: None,
         }
     }
 

@@ -61,6 +61,13 @@ pub enum DaemonError {
     Signals(std::io::Error),
     #[error("{0}")]
     Lock(#[from] LockError),
+    #[error(
+        "cannot listen for webhooks on {listen}: {error}; free the port or change [webhooks] listen"
+    )]
+    Webhooks {
+        listen: std::net::SocketAddr,
+        error: std::io::Error,
+    },
     #[error("stopped because msgspool cannot go on: {0}")]
     Fatal(String),
     #[error(
@@ -139,6 +146,9 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let (config_tx, config_rx) = watch::channel(Arc::new(cfg));
     let (transport_tx, transport_rx) = watch::channel(Arc::new(transport));
     let (stop_tx, stop_rx) = watch::channel(false);
+    // Before any task starts: a listener that cannot work stops the start-up cleanly.
+    let webhooks_cfg = config_rx.borrow().clone();
+    let listener = webhooks_listener(&webhooks_cfg, &store, &stop_rx).await?;
     let waker = Arc::new(Notify::new());
     let rescan = Arc::new(Notify::new());
 
@@ -211,6 +221,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let _ = stop_tx.send(true);
     let grace = config_tx.borrow().shutdown_grace;
     let mut tasks = vec![housekeeping, polling];
+    tasks.extend(listener);
     if intake_live {
         tasks.push(intake_task);
     }
@@ -228,6 +239,26 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     ended?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the `[webhooks]` listener when configured (read once: a reload does not move it).
+/// Its key and its port are checked here, so a listener that cannot work stops the start.
+async fn webhooks_listener(
+    cfg: &Config,
+    store: &Store,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<()>>, DaemonError> {
+    let Some(hooks) = &cfg.webhooks else {
+        return Ok(None);
+    };
+    let key = config::load_signing_key(hooks, &|name| std::env::var(name).ok())?;
+    let serve = crate::webhooks::bind(hooks, key, store.clone(), stop.clone())
+        .await
+        .map_err(|error| DaemonError::Webhooks {
+            listen: hooks.listen,
+            error,
+        })?;
+    Ok(Some(tokio::spawn(serve)))
 }
 
 /// How a task ended, for the log: returned, panicked, or was canceled.

@@ -30,6 +30,10 @@
 //! - [`delivery`] follows each sent message afterwards: [`delivery::poll`] looks it up at
 //!   Bird on a backoff schedule within the same budget until a final
 //!   [`store::DeliveryStatus`] (the stored words, which only move forward);
+//! - [`webhooks`] is the optional HTTP listener (`[webhooks] listen`): Bird's signed
+//!   delivery events ([`webhooks::signature`] checks, [`webhooks::event`] reads them, the
+//!   store records them like a poll), `/healthz` and Prometheus `/metrics`
+//!   ([`webhooks::metrics`]);
 //! - [`daemon`] wires these together with signals, locks, reload and systemd; [`cli`] holds
 //!   one function per subcommand, each ending in one [`cli::Exit`].
 //!
@@ -54,3 +58,4 @@ pub mod quiet;
 pub mod spool;
 pub mod store;
 pub mod timefmt;
+pub mod webhooks;

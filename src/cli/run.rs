@@ -81,6 +81,7 @@ fn exit_for(e: &daemon::DaemonError) -> Exit {
         | E::Store(_)
         | E::Client(_)
         | E::Signals(_)
+        | E::Webhooks { .. }
         | E::Fatal(_) => Exit::Refused(message),
     }
 }

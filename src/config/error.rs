@@ -51,6 +51,20 @@ pub enum ConfigError {
         origin: String,
         reason: &'static str,
     },
+    /// `[webhooks] listen` is set but no signing key source exists.
+    #[error(
+        "error: [webhooks] listen is set but there is no signing key: set [webhooks] signing_key_file, or the systemd credential `webhook-signing-key` (LoadCredential=)"
+    )]
+    NoSigningKey,
+    /// The webhook signing key's file cannot be read.
+    #[error(
+        "{}: error: cannot read the webhook signing key: {error}; check that the file exists and msgspool may read it",
+        .path.display()
+    )]
+    SigningKeyUnreadable { path: PathBuf, error: io::Error },
+    /// The webhook signing key's file holds no usable key.
+    #[error("{}: error: the webhook signing key {reason}", .path.display())]
+    SigningKeyInvalid { path: PathBuf, reason: &'static str },
 }
 
 fn key_prefix(key: &Option<String>) -> String {

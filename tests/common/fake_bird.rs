@@ -32,6 +32,8 @@
 
 #[path = "fake_bird/messages.rs"]
 mod messages;
+#[path = "fake_bird/webhooks.rs"]
+pub mod webhooks;
 
 #[allow(unused_imports)] // used by the delivery tests only
 pub use messages::{Step, StoredMessage};

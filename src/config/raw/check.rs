@@ -84,7 +84,42 @@ impl Checker<'_> {
                     crate::config::DeliveryConfig::default().poll_start,
                 )?,
             },
+            webhooks: self.webhooks(raw.webhooks)?,
         })
+    }
+
+    /// `[webhooks]`: off without `listen`; with it, `public_url` must be an http(s) URL.
+    fn webhooks(
+        &self,
+        raw: crate::config::webhooks::RawWebhooks,
+    ) -> Result<Option<crate::config::WebhooksConfig>, ConfigError> {
+        let Some(listen) = raw.listen else {
+            return Ok(None);
+        };
+        let addr = listen.get_ref().parse().map_err(|_| {
+            let msg = "not an address and port; e.g. \"127.0.0.1:8787\"".to_owned();
+            self.invalid(Some(listen.span()), "webhooks.listen", msg)
+        })?;
+        let Some(public_url) = raw.public_url else {
+            let msg =
+                "needs [webhooks] public_url: the URL Bird posts to, which its signature covers"
+                    .to_owned();
+            return Err(self.invalid(Some(listen.span()), "webhooks.listen", msg));
+        };
+        let url = public_url.get_ref();
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.contains(char::is_whitespace)
+        {
+            let msg =
+                "must be the http(s) URL Bird posts to, e.g. \"https://hooks.example.com/bird\""
+                    .to_owned();
+            return Err(self.invalid(Some(public_url.span()), "webhooks.public_url", msg));
+        }
+        Ok(Some(crate::config::WebhooksConfig {
+            listen: addr,
+            public_url: public_url.get_ref().clone(),
+            signing_key_file: raw.signing_key_file.map(Spanned::into_inner),
+        }))
     }
 
     fn path_or(

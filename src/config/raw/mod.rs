@@ -55,6 +55,8 @@ struct RawConfig {
     retry: RawRetry,
     #[serde(default)]
     delivery: super::webhooks::RawDelivery,
+    #[serde(default)]
+    webhooks: super::webhooks::RawWebhooks,
 }
 
 #[derive(Deserialize, Default)]

@@ -1,15 +1,16 @@
 //! The operator's reads of delivery tracking: a send's timeline (`msgspool show`), the
-//! counts by outcome (`msgspool stats`) and the sends with a given status
-//! (`msgspool list --delivery`). Reads only, on the read-only connection.
+//! counts by outcome (`msgspool stats`, `/metrics`), the sends with a given status
+//! (`msgspool list --delivery`) and the send a webhook names by Bird's message id. Reads
+//! only, on the read-only connection.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use rusqlite::Connection;
 
-use super::super::{StoreError, instant};
+use super::super::{AttemptOutcome, StoreError, instant};
 
 /// One row of `delivery_events`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,4 +108,34 @@ pub(super) fn with_status(
         }
     }
     Ok(ids)
+}
+
+/// The send Bird knows as `bird_message_id` (through the index migration 3 added).
+pub(super) fn send_by_bird_id(
+    conn: &Connection,
+    bird_message_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM sends WHERE bird_message_id = ?1 ORDER BY id LIMIT 1")?;
+    Ok(stmt
+        .query_row([bird_message_id], |row| row.get::<_, i64>(0))
+        .optional()?)
+}
+
+/// Every attempt ever recorded, counted by outcome (each outcome present, 0 when none).
+pub(super) fn attempt_counts(
+    conn: &Connection,
+) -> Result<BTreeMap<AttemptOutcome, i64>, StoreError> {
+    let mut counts: BTreeMap<AttemptOutcome, i64> =
+        AttemptOutcome::ALL.iter().map(|&o| (o, 0)).collect();
+    let mut stmt =
+        conn.prepare_cached("SELECT outcome, count(*) FROM attempts GROUP BY outcome")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (word, count) = row?;
+        counts.insert(AttemptOutcome::read(word)?, count);
+    }
+    Ok(counts)
 }

@@ -5,13 +5,13 @@
 //! backend): a status only moves forward, each status reached is one event, and an attempt
 //! row and the send's reconcile mark change in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::super::{Answer, AttemptRecord, SqliteStore, attempts};
+use super::super::{Answer, AttemptOutcome, AttemptRecord, SqliteStore, attempts};
 use super::{DeliveryCounts, DeliveryEventRow, DeliveryUpdate, PollDue, apply, due_polls, reads};
 use crate::timefmt::utc_text;
 
@@ -57,6 +57,13 @@ pub trait DeliveryBackend: Send + Sync {
     /// The ids of the sends whose latest delivery status is one of `statuses` (`unknown`:
     /// none reported yet).
     fn sends_with_delivery(&self, statuses: Vec<String>) -> Answer<'_, BTreeSet<i64>>;
+
+    /// The send whose message Bird knows by this id (`None`: not one of ours), for a
+    /// webhook event.
+    fn send_by_bird_id(&self, bird_message_id: String) -> Answer<'_, Option<i64>>;
+
+    /// Every attempt recorded, by outcome (every outcome present), for `/metrics`.
+    fn attempt_counts(&self) -> Answer<'_, BTreeMap<AttemptOutcome, i64>>;
 }
 
 impl DeliveryBackend for SqliteStore {
@@ -113,5 +120,13 @@ impl DeliveryBackend for SqliteStore {
 
     fn sends_with_delivery(&self, statuses: Vec<String>) -> Answer<'_, BTreeSet<i64>> {
         self.read(move |conn| reads::with_status(conn, &statuses))
+    }
+
+    fn send_by_bird_id(&self, bird_message_id: String) -> Answer<'_, Option<i64>> {
+        self.read(move |conn| reads::send_by_bird_id(conn, &bird_message_id))
+    }
+
+    fn attempt_counts(&self) -> Answer<'_, BTreeMap<AttemptOutcome, i64>> {
+        self.read(reads::attempt_counts)
     }
 }
