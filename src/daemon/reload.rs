@@ -92,6 +92,7 @@ fn changes(old: &Config, new: &Config) -> Vec<&'static str> {
         quiet_hours,
         retry,
         delivery,
+        webhooks,
     } = new;
     let BirdConfig {
         base_url,
@@ -127,6 +128,8 @@ fn changes(old: &Config, new: &Config) -> Vec<&'static str> {
         (old.retry != *retry, "retry"),
         (old.schedule != *schedule, "schedule"),
         (old.delivery != *delivery, "delivery"),
+        // The listener is bound once at start.
+        (old.webhooks != *webhooks, "webhooks (at the next restart)"),
         (old.settle != *settle, "settle"),
         (old.rescan_interval != *rescan_interval, "rescan_interval"),
         (old.shutdown_grace != *shutdown_grace, "shutdown_grace"),

@@ -5,7 +5,7 @@
 //! behind sends). Trusts the store for what was sent and for Bird's statuses
 //! ([`DeliveryStatus`], stored words that only move forward) and
 //! `bird` for Bird's answers. Guarantees: every status reaches the database through
-//! [`crate::store::Store::record_delivery`] or `record_poll`, which never move a status back.
+//! [`crate::store::DeliveryBackend::record_delivery`] or `record_poll`, which never move a status back.
 
 pub mod poll;
 
