@@ -254,6 +254,45 @@ fn healthz_answers_ok_and_metrics_parse_as_prometheus_text() {
         samples[&("msgspool_delivery".into(), "status=\"delivered\"".into())],
         1.0
     );
+    assert!(samples[&("msgspool_lateness_seconds_count".into(), String::new())] >= 1.0);
+
+    // And read by a Prometheus text parser: the families with their types, the histogram
+    // with cumulative buckets ending at +Inf equal to its count.
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
+        .expect("Prometheus text format");
+    let value_of = |metric: &str, label: &str, word: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == metric && s.labels.get(label) == Some(word))
+            .map(|s| s.value.clone())
+    };
+    assert_eq!(
+        value_of("msgspool_sends", "state", "sent"),
+        Some(prometheus_parse::Value::Gauge(1.0))
+    );
+    assert!(matches!(
+        value_of("msgspool_attempts_total", "outcome", "sent"),
+        Some(prometheus_parse::Value::Counter(n)) if n >= 1.0
+    ));
+    let lateness = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == "msgspool_lateness_seconds")
+        .expect("the lateness histogram");
+    let prometheus_parse::Value::Histogram(buckets) = &lateness.value else {
+        panic!("lateness is not a histogram: {:?}", lateness.value);
+    };
+    assert!(
+        buckets
+            .windows(2)
+            .all(|w| w[0].less_than < w[1].less_than && w[0].count <= w[1].count)
+    );
+    assert!(
+        buckets
+            .last()
+            .is_some_and(|b| b.less_than.is_infinite() && b.count >= 1.0)
+    );
 }
 
 /// A strict reader of Prometheus' text format 0.0.4: `# HELP name text` and
@@ -287,7 +326,13 @@ fn parse_prometheus(text: &str) -> BTreeMap<(String, String), f64> {
                 Some((name, rest)) => (name, rest.strip_suffix('}').expect("labels close")),
                 None => (series, ""),
             };
-            assert!(valid_name(name) && typed.contains(name), "{line}");
+            // A histogram's samples are its family's name plus _bucket, _sum or _count.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|suffix| name.strip_suffix(suffix))
+                .filter(|base| typed.contains(*base))
+                .unwrap_or(name);
+            assert!(valid_name(name) && typed.contains(family), "{line}");
             for pair in labels.split(',').filter(|p| !p.is_empty()) {
                 let (label, quoted) = pair.split_once('=').expect("label=value");
                 assert!(valid_name(label), "{line}");

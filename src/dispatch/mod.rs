@@ -20,6 +20,7 @@ mod drain;
 mod fatal;
 mod fire;
 mod gets;
+pub mod lateness;
 pub mod outcome;
 pub mod rate;
 mod reconcile;

@@ -86,6 +86,9 @@ impl SendTask {
                 let decision = match settled {
                     Some(settled) => settled,
                     None => {
+                        if send.attempts == 0 {
+                            super::lateness::LATENESS.observe(send.due, Utc::now());
+                        }
                         let sent_at = Instant::now();
                         let result = self.transport.send(&channel_id, &body).await;
                         let congested = window::congested(&result);

@@ -42,7 +42,24 @@ pub async fn render(store: &Store) -> Result<String, StoreError> {
         ]
         .into_iter(),
     );
+    lateness(&mut out, &crate::dispatch::lateness::LATENESS.snapshot());
     Ok(out)
+}
+
+/// The first attempts' lateness as a Prometheus histogram (cumulative `le` buckets).
+fn lateness(out: &mut String, s: &crate::dispatch::lateness::Snapshot) {
+    let name = "msgspool_lateness_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} How long after its due instant a send's first request started."
+    );
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, n) in &s.cumulative {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", s.count);
+    let _ = writeln!(out, "{name}_sum {}", s.sum_seconds);
+    let _ = writeln!(out, "{name}_count {}", s.count);
 }
 
 fn family<'a>(
