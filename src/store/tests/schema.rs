@@ -47,38 +47,29 @@ async fn a_new_database_has_every_table_and_view_and_the_latest_schema_version()
 async fn the_database_is_in_wal_mode_with_the_due_index() {
     let db = open_db();
     assert_eq!(db.text("PRAGMA journal_mode"), "wal");
+    let plan = query_plan(
+        &db,
+        "SELECT MIN(next_attempt_at) FROM sends WHERE state = 'scheduled'",
+    );
+    assert!(plan.contains("sends_by_state_and_next_attempt"), "{plan}");
+}
+
+/// SQLite's plan for `sql`, its steps joined by " | ".
+fn query_plan(db: &Db, sql: &str) -> String {
     let conn = db.raw();
-    let mut stmt = conn
-        .prepare(
-            "EXPLAIN QUERY PLAN
-             SELECT MIN(next_attempt_at) FROM sends WHERE state = 'scheduled'",
-        )
-        .unwrap();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let plan: Vec<String> = stmt
         .query_map([], |row| row.get(3))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let plan = plan.join(" | ");
-    assert!(plan.contains("sends_by_state_and_next_attempt"), "{plan}");
+    plan.join(" | ")
 }
 
 #[tokio::test]
 async fn the_cron_review_at_start_reads_only_cron_jobs_through_their_index() {
     let db = open_db();
-    let conn = db.raw();
-    let mut stmt = conn
-        .prepare(&format!(
-            "EXPLAIN QUERY PLAN {}",
-            crate::store::jobs::CRON_JOBS
-        ))
-        .unwrap();
-    let plan: Vec<String> = stmt
-        .query_map([], |row| row.get(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let plan = plan.join(" | ");
+    let plan = query_plan(&db, crate::store::jobs::CRON_JOBS);
     // A million one-shot jobs must not make a restart walk them all.
     assert!(plan.contains("SCAN j USING INDEX jobs_cron"), "{plan}");
 }
