@@ -3,7 +3,7 @@
 //!
 //! Each case is an `async fn(&Store)` in `tests/conformance/`; `conformance!` runs every
 //! case as its own test against one backend. A second backend is tested by adding one
-//! line below, e.g. `conformance!(postgres, postgres_fixture);`, where `postgres_fixture`
+//! line below, as `conformance!(postgres, postgres_fixture);` does, where `postgres_fixture`
 //! returns a [`Fixture`] on a fresh, empty database. A new case is added to its file and
 //! to the list in `conformance!`.
 //!
@@ -19,7 +19,10 @@ mod fixtures;
 mod operator;
 #[path = "conformance/outcomes.rs"]
 mod outcomes;
+#[path = "common/pg.rs"]
+mod pg;
 
+use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
 use msgspool::store::{Backend, Store};
 
 /// A fresh, empty backend, and whatever must live as long as it (a temp folder).
@@ -29,13 +32,42 @@ pub struct Fixture {
 }
 
 /// The SQLite backend on a new database file in a temp folder.
-fn sqlite_fixture() -> Fixture {
+async fn sqlite_fixture() -> Option<Fixture> {
+    Some(sqlite_store())
+}
+
+fn sqlite_store() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("conformance.db")).expect("open store");
     Fixture {
         store,
         _keep: Box::new(dir),
     }
+}
+
+/// The PostgreSQL backend on a new database in the test cluster (`tests/common/pg.rs`);
+/// `None` only when `MSGSPOOL_PG_TESTS=0`.
+async fn postgres_fixture() -> Option<Fixture> {
+    if !pg::enabled() {
+        eprintln!("MSGSPOOL_PG_TESTS=0: PostgreSQL case skipped");
+        return None;
+    }
+    let url = pg::cluster().fresh_database().await;
+    let target = PgTarget::parse(&url).expect("the test URL parses");
+    let settings = PgSettings {
+        node: "conformance".to_owned(),
+        lease: std::time::Duration::from_secs(60),
+        pool_size: 8,
+        workspace: "conformance".to_owned(),
+        migrate: true,
+    };
+    let store = PgStore::connect(&target, settings)
+        .await
+        .expect("connect and migrate");
+    Some(Fixture {
+        store: Store::on(store),
+        _keep: Box::new(()),
+    })
 }
 
 /// Runs every case as its own test, in a module named after the backend.
@@ -77,7 +109,9 @@ macro_rules! conformance {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
-                let fixture: Fixture = ($make)();
+                let Some(fixture): Option<Fixture> = ($make)().await else {
+                    return;
+                };
                 super::$module::$case(&fixture.store).await;
             }
         )+
@@ -85,10 +119,11 @@ macro_rules! conformance {
 }
 
 conformance!(sqlite, sqlite_fixture);
+conformance!(postgres, postgres_fixture);
 
 /// The interface is all a case may use: a `Store` is a `dyn Backend`.
 #[test]
 fn a_store_handle_is_the_backend_interface() {
     fn uses_the_interface(_: &dyn Backend) {}
-    uses_the_interface(&*sqlite_fixture().store);
+    uses_the_interface(&*sqlite_store().store);
 }

@@ -18,6 +18,8 @@ pub(super) fn tied_to_the_file(e: &StoreError) -> bool {
         | StoreError::NoSuchJob(_) => true,
         // Other SQLite errors (busy, corrupt, ...) are about the database.
         StoreError::Sqlite(_)
+        | StoreError::Postgres(_)
+        | StoreError::Unreachable(_)
         | StoreError::Busy(_)
         | StoreError::Open { .. }
         | StoreError::Migrate { .. }

@@ -189,4 +189,40 @@ pub trait Backend: super::DeliveryBackend + Send + Sync {
 
     /// Whether the backend can still write (false: msgspool must stop, systemd restarts it).
     fn writer_alive(&self) -> bool;
+
+    /// The workspace's rate limit, for a backend whose token bucket is shared by several
+    /// daemons (PostgreSQL); a backend of one daemon leaves the bucket to dispatch alone.
+    fn set_rate_limit(&self, per_second: u32) {
+        let _ = per_second;
+    }
+
+    /// After a 429: the workspace's shared bucket is emptied and paused until `until`, for
+    /// every daemon sharing it. A backend of one daemon has nothing to share.
+    fn pause_workspace(&self, until: DateTime<Utc>) -> Answer<'_, ()> {
+        let _ = until;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Pokes `waker` whenever another daemon (or an operator) stores a send that may be due
+    /// earlier than what this daemon knows (PostgreSQL: `LISTEN`). A backend of one daemon
+    /// needs nothing: its own intake pokes dispatch.
+    fn watch_new_sends(&self, waker: std::sync::Arc<tokio::sync::Notify>) {
+        let _ = waker;
+    }
+
+    /// Starts the work a daemon sharing the backend does besides dispatch (PostgreSQL:
+    /// its node's heartbeat, lease renewal, and the leader's singleton work), until `stop`.
+    fn start_cluster(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let _ = stop;
+        None
+    }
+
+    /// Whether this daemon is the one that does singleton work (cron gap repair) for every
+    /// daemon on the backend; false for a backend of one daemon, whose start-up does it.
+    fn cluster_leader(&self) -> bool {
+        false
+    }
 }

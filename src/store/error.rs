@@ -45,6 +45,12 @@ pub enum StoreError {
     Constraint(String),
     #[error("database error: {0}")]
     Sqlite(String),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(String),
+    #[error(
+        "cannot reach the PostgreSQL server ({0}); msgspool reconnects and retries (check that the server is up and reachable)"
+    )]
+    Unreachable(String),
     #[error("send {0} is not in the database (was it deleted by hand?)")]
     NoSuchSend(i64),
     #[error("job {0:?} is not in the database")]
@@ -90,12 +96,16 @@ impl StoreError {
     /// Retry, give up, or exit: decided here, in one match without a catch-all arm.
     pub fn class(&self) -> ErrorClass {
         match self {
-            StoreError::Busy(_) | StoreError::Full(_) | StoreError::Io(_) => ErrorClass::Transient,
+            StoreError::Busy(_)
+            | StoreError::Full(_)
+            | StoreError::Io(_)
+            | StoreError::Unreachable(_) => ErrorClass::Transient,
             StoreError::Constraint(_)
             | StoreError::BadValue { .. }
             | StoreError::NoSuchSend(_)
             | StoreError::NoSuchJob(_)
             | StoreError::Sqlite(_)
+            | StoreError::Postgres(_)
             | StoreError::ReadOnly
             | StoreError::Open { .. }
             | StoreError::Migrate { .. }

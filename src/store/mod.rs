@@ -36,6 +36,7 @@ mod events;
 mod jobs;
 mod mode;
 mod outcome;
+pub mod postgres;
 mod rejections;
 mod retry;
 mod schema;
