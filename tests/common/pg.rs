@@ -214,6 +214,20 @@ fn start() -> Result<Cluster, String> {
         ));
     }
     let port = 5432;
+    // Tests never crash the server itself, so they need not wait for its disk; a benchmark
+    // sets MSGSPOOL_PG_DURABLE=1 to measure what production pays.
+    let durability: &[&str] = if std::env::var_os("MSGSPOOL_PG_DURABLE").is_some() {
+        &[]
+    } else {
+        &[
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]
+    };
     // The server is started from a thread that lives as long as the process: the death
     // signal below is tied to the thread that forks.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -226,15 +240,8 @@ fn start() -> Result<Cluster, String> {
             .arg(&data2)
             .arg("-k")
             .arg(&dir2)
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "fsync=off",
-            ])
-            .args(["-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+            .args(["-p", &port.to_string(), "-c", "listen_addresses="])
+            .args(durability)
             .args(["-c", "max_connections=300", "-c", "shared_buffers=128MB"])
             .stdout(Stdio::null())
             .stderr(Stdio::from(
