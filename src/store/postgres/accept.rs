@@ -1,24 +1,74 @@
-//! Intake: a job and its sends in one transaction (job id unique across hosts; identical content: no-op), then NOTIFY; a cron job's next occurrence.
+//! Intake on PostgreSQL: a job and its sends in one transaction (or a savepoint of the
+//! batch's), then NOTIFY; a cron job's next occurrence.
 //!
-//! SKELETON: every function answers an error until its SQL is written.
-#![allow(unused_variables)]
-use super::super::StoreError;
-use super::super::{AcceptOutcome, NewJob, NewSend};
-use super::PgStore;
+//! Owns: the decision between inserted, unchanged, replaced and conflict, as SQLite's
+//! `accept.rs` makes it. Trusts: the job's id to be unique across hosts (the primary key
+//! decides between two daemons storing it at once). Guarantees: the job row and its open
+//! sends are locked before they are judged, so a claim (`SKIP LOCKED`) cannot take a send
+//! of a job whose content is being replaced, and a send in flight is seen; a send already
+//! tried is kept (as `replaced`, with its attempts), never deleted.
+
 use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
 
-fn not_yet() -> StoreError {
-    StoreError::Postgres("not built yet".to_owned())
-}
+use super::super::{AcceptOutcome, EventKind, JobState, NewJob, NewSend, SendState, StoreError};
+use super::{PgStore, cron, history, moves};
+use crate::timefmt::utc_text;
 
+/// Stores a job in its own transaction (see [`AcceptOutcome`]).
 pub(super) async fn accept_job(
     store: &PgStore,
     job: NewJob,
     now: DateTime<Utc>,
 ) -> Result<AcceptOutcome, StoreError> {
-    Err(not_yet())
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    let outcome = accept_in(&tx, &job, now).await?;
+    tx.commit().await?;
+    Ok(outcome)
 }
 
+/// Stores many jobs in one transaction, each in a savepoint: one that fails is rolled
+/// back alone and answered with its error; the others commit together.
+pub(super) async fn accept_jobs(
+    store: &PgStore,
+    jobs: Vec<NewJob>,
+    now: DateTime<Utc>,
+) -> Vec<Result<AcceptOutcome, StoreError>> {
+    let count = jobs.len();
+    match accept_batch(store, jobs, now).await {
+        Ok(answers) => answers,
+        // Nothing of the batch was kept (no connection, or the commit failed).
+        Err(e) => (0..count).map(|_| Err(e.clone())).collect(),
+    }
+}
+
+async fn accept_batch(
+    store: &PgStore,
+    jobs: Vec<NewJob>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<AcceptOutcome, StoreError>>, StoreError> {
+    let mut client = store.client().await?;
+    let mut tx = client.transaction().await?;
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in &jobs {
+        let savepoint = tx.savepoint("accept_job").await?;
+        match accept_in(&savepoint, job, now).await {
+            Ok(outcome) => {
+                savepoint.commit().await?;
+                answers.push(Ok(outcome));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                answers.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(answers)
+}
+
+/// Adds a recurring job's next occurrence in its own transaction; whether it was added.
 pub(super) async fn add_occurrence(
     store: &PgStore,
     job_id: &str,
@@ -26,14 +76,253 @@ pub(super) async fn add_occurrence(
     skipped: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Err(not_yet())
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    let added = cron::add_occurrence(&tx, job_id, &send, skipped.as_deref(), now).await?;
+    if added {
+        history::notify_due(&tx).await?;
+    }
+    tx.commit().await?;
+    Ok(added)
 }
 
-pub(super) async fn accept_jobs(
-    store: &PgStore,
-    jobs: Vec<NewJob>,
+/// Judges and stores one job inside `tx`.
+async fn accept_in(
+    tx: &Transaction<'_>,
+    job: &NewJob,
     now: DateTime<Utc>,
-) -> Vec<Result<AcceptOutcome, StoreError>> {
-    let _ = (store, now);
-    jobs.into_iter().map(|_| Err(not_yet())).collect()
+) -> Result<AcceptOutcome, StoreError> {
+    let state = if job.sends.is_empty() {
+        JobState::Finished
+    } else {
+        JobState::Active
+    };
+    let stored = match locked_hash_and_state(tx, &job.id).await? {
+        Some(stored) => stored,
+        None => {
+            if insert_job(tx, job, state, now).await? {
+                for send in &job.sends {
+                    moves::insert_send(tx, &job.id, send, now).await?;
+                }
+                if !job.sends.is_empty() {
+                    history::notify_due(tx).await?;
+                }
+                return Ok(AcceptOutcome::Inserted);
+            }
+            // Another daemon stored the same id meanwhile: judge against its version.
+            locked_hash_and_state(tx, &job.id)
+                .await?
+                .ok_or_else(|| StoreError::NoSuchJob(job.id.clone()))?
+        }
+    };
+    let (stored_sha256, stored_state) = stored;
+    if stored_sha256 == job.sha256 {
+        return Ok(AcceptOutcome::Unchanged);
+    }
+    if let Some(reason) = replace_conflict(tx, job, stored_state).await? {
+        return Ok(AcceptOutcome::Conflict { reason });
+    }
+    // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
+    // for an occurrence the new content has again takes that content in place.
+    let removed = tx
+        .execute(
+            "DELETE FROM sends WHERE job_id = $1 AND state = 'scheduled'
+               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)",
+            &[&job.id],
+        )
+        .await?;
+    let kept = tx
+        .execute(
+            "UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = $2,
+                              updated_at = $2
+             WHERE job_id = $1 AND state = 'scheduled'",
+            &[&job.id, &now],
+        )
+        .await?;
+    let canceled = usize::try_from(removed.saturating_add(kept)).unwrap_or(usize::MAX);
+    upsert_job(tx, job, state, now).await?;
+    for send in &job.sends {
+        if revive_replaced(tx, &job.id, send, now).await? == 0 {
+            moves::insert_send(tx, &job.id, send, now).await?;
+        }
+    }
+    let detail = format!(
+        "new content (sha256 {} replaces {}) from {}: {canceled} pending send(s) replaced ({kept} kept as replaced with their attempts), {} scheduled",
+        short_hash(&job.sha256),
+        short_hash(&stored_sha256),
+        job.source_name,
+        job.sends.len(),
+    );
+    history::insert_event(tx, now, EventKind::Replaced, Some(&job.id), &detail).await?;
+    if job.sends.is_empty() {
+        moves::on_send_finished(tx, &job.id, now).await?;
+    } else {
+        history::notify_due(tx).await?;
+    }
+    Ok(AcceptOutcome::Replaced { canceled })
+}
+
+/// The stored sha256 and state of a job, its row and its open sends locked until the end
+/// of the transaction (a claim skips locked sends).
+async fn locked_hash_and_state(
+    tx: &Transaction<'_>,
+    job_id: &str,
+) -> Result<Option<(String, JobState)>, StoreError> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE",
+            &[&job_id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    tx.execute(
+        "SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
+         FOR UPDATE",
+        &[&job_id],
+    )
+    .await?;
+    Ok(Some((row.try_get(0)?, JobState::read(row.try_get(1)?)?)))
+}
+
+/// Why new content for a stored job cannot replace it, if it cannot (SQLite's words).
+async fn replace_conflict(
+    tx: &Transaction<'_>,
+    job: &NewJob,
+    stored_state: JobState,
+) -> Result<Option<String>, StoreError> {
+    let id = &job.id;
+    let count = |state: SendState| async move {
+        let row = tx
+            .query_one(
+                "SELECT COUNT(*) FROM sends WHERE job_id = $1 AND state = $2",
+                &[id, &state.as_str()],
+            )
+            .await?;
+        Ok::<i64, StoreError>(row.try_get(0)?)
+    };
+    if count(SendState::Sending).await? > 0 {
+        return Ok(Some(format!(
+            "job {id} has a send in flight right now and different content was dropped; \
+             drop the file again once that send has finished"
+        )));
+    }
+    if count(SendState::Scheduled).await? == 0 {
+        return Ok(Some(format!(
+            "job {id} already exists with different content and has nothing left to send \
+             (state {stored_state}); give the new job a new id"
+        )));
+    }
+    for send in &job.sends {
+        let found = tx
+            .query_opt(
+                "SELECT state FROM sends WHERE job_id = $1 AND occurrence_at = $2",
+                &[id, &send.occurrence],
+            )
+            .await?;
+        if let Some(row) = found {
+            let state = SendState::read(row.try_get(0)?)?;
+            if state != SendState::Scheduled && state != SendState::Replaced {
+                return Ok(Some(format!(
+                    "job {id} already has a {state} send for {}; give the new job a new id",
+                    utc_text(send.occurrence)
+                )));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Inserts a new job row; false when the id exists (another daemon's intake won).
+async fn insert_job(
+    tx: &Transaction<'_>,
+    job: &NewJob,
+    state: JobState,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let added = tx
+        .execute(
+            "INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
+                               source_text, sha256, state, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &job.id,
+                &job.channel,
+                &job.kind.as_str(),
+                &job.cron,
+                &job.timezone,
+                &job.until,
+                &job.source_name,
+                &job.source_text,
+                &job.sha256,
+                &state.as_str(),
+                &now,
+            ],
+        )
+        .await?;
+    Ok(added > 0)
+}
+
+/// Gives an existing job row the new content, its `created_at` kept.
+async fn upsert_job(
+    tx: &Transaction<'_>,
+    job: &NewJob,
+    state: JobState,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
+                         source_name = $7, source_text = $8, sha256 = $9, state = $10,
+                         updated_at = $11
+         WHERE id = $1",
+        &[
+            &job.id,
+            &job.channel,
+            &job.kind.as_str(),
+            &job.cron,
+            &job.timezone,
+            &job.until,
+            &job.source_name,
+            &job.source_text,
+            &job.sha256,
+            &state.as_str(),
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives a replaced send of the same occurrence the new content ((job, occurrence) is
+/// unique): it is scheduled again, its earlier attempts stay attached.
+async fn revive_replaced(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    send: &NewSend,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(tx
+        .execute(
+            "UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
+                              next_attempt_at = $3, payload = $5, reference = $6, attempts = 0,
+                              last_error = NULL, finished_at = NULL, updated_at = $7
+             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'",
+            &[
+                &job_id,
+                &send.occurrence,
+                &send.due,
+                &send.expires,
+                &send.payload,
+                &send.reference,
+                &now,
+            ],
+        )
+        .await?)
+}
+
+/// The first 12 hex digits of a hash, enough to tell versions apart in an event.
+fn short_hash(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
 }

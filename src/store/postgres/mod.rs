@@ -11,13 +11,18 @@
 
 mod accept;
 mod backend;
+mod bucket;
 mod cancel;
 mod claim;
 mod cluster;
+mod cron;
 mod delivery;
 mod error;
+mod history;
 mod jobs;
+mod lease;
 mod listen;
+mod moves;
 mod outcome;
 mod reads;
 mod retry;

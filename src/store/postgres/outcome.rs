@@ -1,16 +1,21 @@
-//! Recording an attempt and the send's next state, fenced by the lease token.
+//! Recording an attempt and the send's next state on PostgreSQL, fenced by the lease
+//! token; when the send ends, a cron job's follow-up and the end of its job, all in one
+//! transaction.
 //!
-//! SKELETON: every function answers an error until its SQL is written.
-#![allow(unused_variables)]
-use super::super::StoreError;
-use super::super::{AttemptRecord, FollowUp, SendUpdate};
-use super::PgStore;
+//! Owns: when an attempt counts ([`counts_as_attempt`], as SQLite's `outcome.rs`).
+//! Trusts: `store.leases()` for the token of each send this process claimed. Guarantees:
+//! the send moves only when it is still `sending` under this process's token; otherwise
+//! (the lease was taken over, the send canceled or replaced, or this process never held
+//! it) only the attempt row is added, with its node, and no follow-up is applied (the
+//! holder of the lease applies its own). A late acceptance of a canceled or replaced send
+//! still keeps Bird's id, as on SQLite. The token leaves the map only after the commit.
+
 use chrono::{DateTime, Utc};
 
-fn not_yet() -> StoreError {
-    StoreError::Postgres("not built yet".to_owned())
-}
+use super::super::{AttemptOutcome, AttemptRecord, FollowUp, SendState, SendUpdate, StoreError};
+use super::{PgStore, cron, history, moves};
 
+/// Records an attempt and moves the send to where `next` says (see the module doc).
 pub(super) async fn record_outcome_then(
     store: &PgStore,
     send_id: i64,
@@ -18,5 +23,117 @@ pub(super) async fn record_outcome_then(
     next: SendUpdate,
     follow: Option<FollowUp>,
 ) -> Result<(), StoreError> {
-    Err(not_yet())
+    let token = store.leases().get(&send_id).copied();
+    let mut client = store.client().await?;
+    let tx = client.transaction().await?;
+    let Some((job_id, state)) = moves::job_and_state(&tx, send_id).await? else {
+        return Err(StoreError::NoSuchSend(send_id));
+    };
+    if state != SendState::Sending && history::attempt_exists(&tx, send_id, &attempt).await? {
+        // The same try recorded again (a caller that did not learn the first answer).
+        drop(tx);
+        forget(store, send_id, token);
+        return Ok(());
+    }
+    history::insert_attempt(&tx, send_id, &attempt, store.node()).await?;
+    let counted = counts_as_attempt(attempt.outcome, &next);
+    let changed = match token {
+        Some(token) => {
+            moves::apply_fenced(&tx, send_id, token, &next, counted, attempt.finished).await?
+        }
+        None => 0,
+    };
+    if changed == 0 {
+        late(&tx, send_id, state, &next).await?;
+    } else {
+        history::note_attempt(&tx, send_id, &attempt).await?;
+        let mut scheduled = matches!(next, SendUpdate::Retry { .. });
+        if let Some(at) = finished_at(&next) {
+            if let Some(follow) = &follow {
+                scheduled |= cron::apply(&tx, &job_id, follow, at).await?;
+            }
+            moves::on_send_finished(&tx, &job_id, at).await?;
+        }
+        if scheduled {
+            history::notify_due(&tx).await?;
+        }
+    }
+    tx.commit().await?;
+    forget(store, send_id, token);
+    Ok(())
+}
+
+/// An outcome for a send this process no longer holds: the attempt row is all it leaves,
+/// but for a canceled or replaced send Bird's id of a late acceptance is kept.
+async fn late(
+    tx: &tokio_postgres::Transaction<'_>,
+    send_id: i64,
+    state: SendState,
+    next: &SendUpdate,
+) -> Result<(), StoreError> {
+    if let SendUpdate::Sent {
+        bird_message_id,
+        bird_status,
+        ..
+    } = next
+    {
+        moves::note_late_acceptance(tx, send_id, bird_message_id, bird_status).await?;
+        tracing::warn!(
+            send_id,
+            state = %state,
+            bird_id = %bird_message_id,
+            "Bird accepted a send whose lease this daemon no longer held ({state}); only the attempt was recorded, Bird's id is kept on a canceled or replaced send"
+        );
+        return Ok(());
+    }
+    tracing::warn!(
+        send_id,
+        state = %state,
+        "an outcome arrived for a send whose lease this daemon no longer held; only the attempt was recorded"
+    );
+    Ok(())
+}
+
+/// Drops the token of a send whose outcome is recorded (unless a newer claim replaced it).
+fn forget(store: &PgStore, send_id: i64, token: Option<i64>) {
+    let Some(token) = token else {
+        return;
+    };
+    let mut leases = store.leases();
+    if leases.get(&send_id) == Some(&token) {
+        leases.remove(&send_id);
+    }
+}
+
+/// When `next` ends the send, the instant it ends.
+fn finished_at(next: &SendUpdate) -> Option<DateTime<Utc>> {
+    match next {
+        SendUpdate::Sent { at, .. }
+        | SendUpdate::Failed { at, .. }
+        | SendUpdate::Expired { at, .. } => Some(*at),
+        SendUpdate::Retry { .. } => None,
+    }
+}
+
+/// Whether an attempt counts towards the send's `attempts` (and so towards giving up):
+/// a request Bird could have processed counts; one it did not (429, a wrong key, no request
+/// made, an outcome never learned) does not. A retry says so itself. (SQLite's rule.)
+fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
+    if let SendUpdate::Retry { count_attempt, .. } = next {
+        return *count_attempt;
+    }
+    match outcome {
+        AttemptOutcome::Sent
+        | AttemptOutcome::Retry
+        | AttemptOutcome::Failed
+        | AttemptOutcome::Unknown => true,
+        // The POST whose outcome was unknown was counted already; a look-up is not a POST.
+        AttemptOutcome::Reconciled
+        | AttemptOutcome::NotFound
+        | AttemptOutcome::Throttled
+        | AttemptOutcome::Unauthorized
+        | AttemptOutcome::Redirected
+        | AttemptOutcome::Expired
+        | AttemptOutcome::Interrupted => false,
+    }
 }

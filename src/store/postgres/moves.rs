@@ -1,0 +1,231 @@
+//! The state changes of sends and jobs on PostgreSQL that intake and dispatch make:
+//! inserted `scheduled`, then (under a lease) `sent`, back to `scheduled`, `failed` or
+//! `expired`; a job finished once nothing of it is pending.
+//!
+//! Owns: these statements. Trusts: its caller for the transaction. Guarantees: a write of
+//! a claimed send names its lease token (`WHERE state = 'sending' AND lease_token = $t`),
+//! so a daemon whose lease was taken over changes nothing and sees 0 rows; leaving
+//! `sending` clears the token and expiry (`lease_owner` stays: the last node that held it).
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Transaction;
+
+use super::super::{JobState, NewSend, SendState, SendUpdate, StoreError};
+
+/// Inserts one scheduled send of a job, its first attempt due at `send.due`.
+pub(super) async fn insert_send(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    send: &NewSend,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state, next_attempt_at,
+                            payload, reference, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'scheduled', $3, $5, $6, $7, $7)",
+        &[
+            &job_id,
+            &send.occurrence,
+            &send.due,
+            &send.expires,
+            &send.payload,
+            &send.reference,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a recurring job's occurrence unless (job, occurrence) exists; whether it did.
+/// The unique pair makes two daemons adding the same occurrence add it once.
+pub(super) async fn insert_occurrence(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    send: &NewSend,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let added = tx
+        .execute(
+            "INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state,
+                                next_attempt_at, payload, reference, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, 'scheduled', $3, $5, $6, $7, $7)
+             ON CONFLICT (job_id, occurrence_at) DO NOTHING",
+            &[
+                &job_id,
+                &send.occurrence,
+                &send.due,
+                &send.expires,
+                &send.payload,
+                &send.reference,
+                &now,
+            ],
+        )
+        .await?;
+    Ok(added > 0)
+}
+
+/// The job and state of a send, if the send exists.
+pub(super) async fn job_and_state(
+    tx: &Transaction<'_>,
+    send_id: i64,
+) -> Result<Option<(String, SendState)>, StoreError> {
+    let Some(row) = tx
+        .query_opt("SELECT job_id, state FROM sends WHERE id = $1", &[&send_id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((row.try_get(0)?, SendState::read(row.try_get(1)?)?)))
+}
+
+/// Moves a send this process holds under `token` to where `next` says; 0 rows when the
+/// lease is not ours any more (taken over, canceled, replaced).
+pub(super) async fn apply_fenced(
+    tx: &Transaction<'_>,
+    send_id: i64,
+    token: i64,
+    next: &SendUpdate,
+    counted: bool,
+    finished: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let counted = i32::from(counted);
+    let changed = match next {
+        SendUpdate::Sent {
+            bird_message_id,
+            bird_status,
+            at,
+        } => {
+            let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id.as_str());
+            tx.execute(
+                "UPDATE sends SET state = 'sent', bird_message_id = $3, bird_status = $4,
+                                  attempts = attempts + $5, next_attempt_at = NULL,
+                                  finished_at = $6, updated_at = $6,
+                                  lease_token = NULL, lease_expires_at = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                &[&send_id, &token, &bird_id, bird_status, &counted, at],
+            )
+            .await?
+        }
+        SendUpdate::Retry {
+            next_attempt,
+            error,
+            ..
+        } => {
+            tx.execute(
+                "UPDATE sends SET state = 'scheduled', next_attempt_at = $3,
+                                  attempts = attempts + $4, last_error = $5, updated_at = $6,
+                                  lease_token = NULL, lease_expires_at = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                &[&send_id, &token, next_attempt, &counted, error, &finished],
+            )
+            .await?
+        }
+        SendUpdate::Failed {
+            code,
+            message,
+            details,
+            at,
+        } => {
+            let last_error = match code {
+                Some(code) => format!("{code}: {message}"),
+                None => message.clone(),
+            };
+            let details = details.as_deref().map(as_json);
+            tx.execute(
+                "UPDATE sends SET state = 'failed', error_code = $3, error_message = $4,
+                                  error_details = $5, last_error = $6,
+                                  attempts = attempts + $7, next_attempt_at = NULL,
+                                  finished_at = $8, updated_at = $8,
+                                  lease_token = NULL, lease_expires_at = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                &[
+                    &send_id,
+                    &token,
+                    code,
+                    message,
+                    &details,
+                    &last_error,
+                    &counted,
+                    at,
+                ],
+            )
+            .await?
+        }
+        SendUpdate::Expired { reason, at } => {
+            tx.execute(
+                "UPDATE sends SET state = 'expired', last_error = $3, attempts = attempts + $4,
+                                  next_attempt_at = NULL, finished_at = $5, updated_at = $5,
+                                  lease_token = NULL, lease_expires_at = NULL
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                &[&send_id, &token, reason, &counted, at],
+            )
+            .await?
+        }
+    };
+    Ok(changed)
+}
+
+/// Keeps Bird's id and status on a send canceled (or replaced) while Bird was taking it;
+/// its state stands.
+pub(super) async fn note_late_acceptance(
+    tx: &Transaction<'_>,
+    send_id: i64,
+    bird_message_id: &str,
+    bird_status: &str,
+) -> Result<u64, StoreError> {
+    let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id);
+    Ok(tx
+        .execute(
+            "UPDATE sends SET bird_message_id = $2, bird_status = $3
+             WHERE id = $1 AND state IN ('canceled', 'replaced') AND bird_message_id IS NULL",
+            &[&send_id, &bird_id, &bird_status],
+        )
+        .await?)
+}
+
+/// Moves a job from state `from` to `to`; how many rows changed (0 or 1).
+pub(super) async fn move_job_state(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    from: JobState,
+    to: JobState,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(tx
+        .execute(
+            "UPDATE jobs SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+            &[&job_id, &from.as_str(), &to.as_str(), &at],
+        )
+        .await?)
+}
+
+/// When one of a job's sends reached a final state: the job is finished once none of its
+/// sends is scheduled or being sent.
+pub(super) async fn on_send_finished(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let open: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM sends
+                            WHERE job_id = $1 AND state IN ('scheduled', 'sending'))",
+            &[&job_id],
+        )
+        .await?
+        .try_get(0)?;
+    if !open {
+        move_job_state(tx, job_id, JobState::Active, JobState::Finished, at).await?;
+    }
+    Ok(())
+}
+
+/// Bird's error details as JSON text: kept as they are when they are JSON, else quoted as
+/// a JSON string (an odd answer from Bird must not keep the failure from being recorded).
+fn as_json(details: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(details) {
+        Ok(_) => details.to_owned(),
+        Err(_) => serde_json::Value::String(details.to_owned()).to_string(),
+    }
+}
