@@ -20,6 +20,7 @@ mod jobs;
 mod listen;
 mod outcome;
 mod reads;
+mod rows;
 mod retry;
 mod schema;
 mod target;
