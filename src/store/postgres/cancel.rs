@@ -128,7 +128,10 @@ async fn cancel_job_in(
 ) -> Result<CancelOutcome, StoreError> {
     // The job's row lock orders this cancel against intake's new content for the job.
     let Some(row) = tx
-        .query_opt("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", &[&job_id])
+        .query_opt(
+            "SELECT state FROM jobs WHERE id = $1 FOR UPDATE",
+            &[&job_id],
+        )
         .await?
     else {
         return Err(StoreError::NoSuchJob(job_id.to_owned()));

@@ -20,8 +20,8 @@ mod jobs;
 mod listen;
 mod outcome;
 mod reads;
-mod rows;
 mod retry;
+mod rows;
 mod schema;
 mod target;
 

@@ -23,12 +23,10 @@ pub(super) async fn list_sends(
 ) -> Result<Vec<SendRow>, StoreError> {
     let mut client = store.client().await?;
     let tx = snapshot(&mut client).await?;
-    let states: Option<Vec<&str>> = (!filter.states.is_empty())
-        .then(|| filter.states.iter().map(|s| s.as_str()).collect());
+    let states: Option<Vec<&str>> =
+        (!filter.states.is_empty()).then(|| filter.states.iter().map(|s| s.as_str()).collect());
     // PostgreSQL reads `LIMIT NULL` as no limit.
-    let limit: Option<i64> = filter
-        .limit
-        .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
+    let limit: Option<i64> = filter.limit.map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let sql = format!(
         "{SELECT_SENDS}
          WHERE ($1::text[] IS NULL OR s.state = ANY($1))

@@ -16,7 +16,8 @@ use super::super::{
 };
 
 /// The columns [`send_row`] reads, in its order, from `sends s JOIN jobs j`.
-pub(super) const SELECT_SENDS: &str = "SELECT s.id, s.job_id, j.channel, s.state, s.occurrence_at, s.due_at,
+pub(super) const SELECT_SENDS: &str =
+    "SELECT s.id, s.job_id, j.channel, s.state, s.occurrence_at, s.due_at,
         s.expires_at, s.next_attempt_at, s.attempts, s.reference, s.bird_message_id,
         s.bird_status, s.last_error, s.error_code, s.error_message, s.error_details,
         s.claimed_at, s.finished_at, s.created_at, s.updated_at, s.payload, s.reconcile_from
@@ -77,7 +78,11 @@ pub(super) async fn sends_of_job(
     job_id: &str,
 ) -> Result<Vec<SendRow>, StoreError> {
     let sql = format!("{SELECT_SENDS} WHERE s.job_id = $1 ORDER BY s.occurrence_at, s.id");
-    tx.query(&sql, &[&job_id]).await?.iter().map(send_row).collect()
+    tx.query(&sql, &[&job_id])
+        .await?
+        .iter()
+        .map(send_row)
+        .collect()
 }
 
 /// One job, if it exists.

@@ -148,7 +148,10 @@ pub(super) async fn attempt_counts(
     let mut counts: BTreeMap<AttemptOutcome, i64> =
         AttemptOutcome::ALL.iter().map(|&o| (o, 0)).collect();
     let rows = client
-        .query("SELECT outcome, COUNT(*) FROM attempts GROUP BY outcome", &[])
+        .query(
+            "SELECT outcome, COUNT(*) FROM attempts GROUP BY outcome",
+            &[],
+        )
         .await?;
     for row in rows {
         let outcome = AttemptOutcome::read(row.try_get(0)?)?;
