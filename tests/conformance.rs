@@ -13,6 +13,8 @@
 mod accept;
 #[path = "conformance/claims.rs"]
 mod claims;
+#[path = "conformance/delivery.rs"]
+mod delivery;
 #[path = "conformance/fixtures.rs"]
 mod fixtures;
 #[path = "conformance/operator.rs"]
@@ -102,6 +104,11 @@ macro_rules! conformance {
                 operator::stats_count_every_state_and_what_finished_recently,
                 operator::listing_filters_by_state_job_prefix_and_due_time,
                 operator::show_tells_a_job_with_its_sends_attempts_and_events,
+                delivery::a_delivery_status_only_moves_forward,
+                delivery::the_timeline_has_each_status_once_oldest_first,
+                delivery::delivery_counts_tell_sent_messages_by_what_became_of_them,
+                delivery::a_sent_message_is_polled_after_the_first_wait_until_a_final_status,
+                delivery::a_webhook_finds_its_send_by_birds_message_id,
             );
         }
     };

@@ -1,7 +1,16 @@
-//! [`DeliveryBackend`] for [`PgStore`]: delivery statuses, polls and look-ups.
+//! [`DeliveryBackend`] for [`PgStore`]: delivery statuses, polls and look-ups, each
+//! operation an async function in [`write`] (attempt rows, the reconcile mark, statuses)
+//! or [`reads`] (what reconciliation, polling and the operator read).
 //!
-//! SKELETON: every function answers an error until its SQL is written.
-#![allow(unused_variables)]
+//! Owns: the mapping of the trait onto those functions. Guarantees (as SQLite's
+//! `delivery.rs`): a status only moves forward, each status reached is one
+//! `delivery_events` row, and an attempt row and the send's reconcile mark change in one
+//! transaction. Several daemons may report a status for one send at once (a webhook on
+//! one, a poll on another): each write locks the send's row first, so the second reads
+//! what the first committed.
+
+mod reads;
+mod write;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -10,17 +19,17 @@ use chrono::{DateTime, Utc};
 
 use super::super::{
     Answer, AttemptOutcome, AttemptRecord, DeliveryBackend, DeliveryCounts, DeliveryEventRow,
-    DeliveryUpdate, PollDue, StoreError,
+    DeliveryUpdate, PollDue,
 };
 use super::PgStore;
 
-fn not_yet<'a, T: Send + 'a>() -> Answer<'a, T> {
-    Box::pin(async { Err(StoreError::Postgres("not built yet".to_owned())) })
-}
+/// For the outcome of a claim (`outcome.rs`), which adds attempt rows too.
+#[allow(unused_imports)]
+pub(super) use write::insert_attempt;
 
 impl DeliveryBackend for PgStore {
     fn record_lookup(&self, send_id: i64, attempt: AttemptRecord) -> Answer<'_, ()> {
-        not_yet()
+        Box::pin(write::record_lookup(self, send_id, attempt))
     }
 
     fn due_polls(
@@ -29,7 +38,9 @@ impl DeliveryBackend for PgStore {
         first_delay: Duration,
         limit: usize,
     ) -> Answer<'_, Vec<PollDue>> {
-        not_yet()
+        let first = chrono::Duration::from_std(first_delay).unwrap_or(chrono::Duration::zero());
+        let first_due_before = now.checked_sub_signed(first).unwrap_or(now);
+        Box::pin(reads::due_polls(self, now, first_due_before, limit))
     }
 
     fn record_poll(
@@ -39,7 +50,7 @@ impl DeliveryBackend for PgStore {
         next_poll_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Answer<'_, ()> {
-        not_yet()
+        Box::pin(write::record_poll(self, send_id, found, next_poll_at, now))
     }
 
     fn record_delivery(
@@ -48,26 +59,26 @@ impl DeliveryBackend for PgStore {
         update: DeliveryUpdate,
         now: DateTime<Utc>,
     ) -> Answer<'_, bool> {
-        not_yet()
+        Box::pin(write::record_delivery(self, send_id, update, now))
     }
 
     fn delivery_timeline(&self, send_id: i64) -> Answer<'_, Vec<DeliveryEventRow>> {
-        not_yet()
+        Box::pin(reads::timeline(self, send_id))
     }
 
     fn delivery_counts(&self) -> Answer<'_, DeliveryCounts> {
-        not_yet()
+        Box::pin(reads::counts(self))
     }
 
     fn sends_with_delivery(&self, statuses: Vec<String>) -> Answer<'_, BTreeSet<i64>> {
-        not_yet()
+        Box::pin(reads::with_status(self, statuses))
     }
 
     fn send_by_bird_id(&self, bird_message_id: String) -> Answer<'_, Option<i64>> {
-        not_yet()
+        Box::pin(reads::send_by_bird_id(self, bird_message_id))
     }
 
     fn attempt_counts(&self) -> Answer<'_, BTreeMap<AttemptOutcome, i64>> {
-        not_yet()
+        Box::pin(reads::attempt_counts(self))
     }
 }

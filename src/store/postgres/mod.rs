@@ -26,6 +26,7 @@ mod moves;
 mod outcome;
 mod reads;
 mod retry;
+mod rows;
 mod schema;
 mod target;
 
