@@ -192,7 +192,7 @@ fn checked<'a>(raw: &'a str, path: &Path) -> Result<&'a str, ConfigError> {
 }
 
 /// This host's name (for the default node name); `localhost` when it cannot be read.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
