@@ -13,6 +13,7 @@
 mod access_key;
 mod base_url;
 mod channel;
+mod database;
 mod error;
 mod lookup;
 mod raw;
@@ -29,6 +30,8 @@ use chrono_tz::Tz;
 
 pub use access_key::{ACCESS_KEY_ENV, AccessKey, CREDENTIAL_NAME, load_access_key};
 pub use channel::{Channel, ChannelKind, ChannelLookupError, ChannelQuietHours};
+pub use database::{DatabaseTarget, PG_PASSWORD_CREDENTIAL, PgDatabase};
+pub(crate) use database::hostname;
 pub use error::{ConfigError, Place};
 pub use lookup::Lookup;
 pub use webhooks::{
@@ -42,7 +45,9 @@ pub const DEFAULT_PATH: &str = "/etc/msgspool/config.toml";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub spool: PathBuf,
-    pub database: PathBuf,
+    /// An SQLite file, or a PostgreSQL database (`database = "postgres://..."` or
+    /// `[postgres] url`).
+    pub database: DatabaseTarget,
     /// For quiet hours and for cron jobs without their own zone.
     pub timezone: Tz,
     pub rescan_interval: Duration,
@@ -176,7 +181,7 @@ impl Config {
         };
         Config {
             spool: PathBuf::from(raw::DEFAULT_SPOOL),
-            database: PathBuf::from(raw::DEFAULT_DATABASE),
+            database: DatabaseTarget::Sqlite(PathBuf::from(raw::DEFAULT_DATABASE)),
             timezone: Tz::UTC,
             rescan_interval: raw::DEFAULT_RESCAN_INTERVAL,
             shutdown_grace: raw::DEFAULT_SHUTDOWN_GRACE,

@@ -25,7 +25,7 @@ pub use lock::{DaemonLocks, LockError, lock_path};
 use crate::config::{self, Config, ConfigError};
 use crate::dispatch::{Dispatcher, Fatal, recurring};
 use crate::spool::Intake;
-use crate::store::{RunMode, Store, StoreError};
+use crate::store::{OpenRole, RunMode, Store, StoreError};
 
 /// What `msgspool run` was asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +34,8 @@ pub struct RunOptions {
     /// defaults. A dry run without `--config` always takes the built-in defaults.
     pub config: Option<PathBuf>,
     pub spool: Option<PathBuf>,
-    pub database: Option<PathBuf>,
+    /// An SQLite file or a `postgres://` URL.
+    pub database: Option<String>,
     pub dry_run: bool,
 }
 
@@ -71,13 +72,13 @@ pub enum DaemonError {
     #[error("stopped because msgspool cannot go on: {0}")]
     Fatal(String),
     #[error(
-        "{} holds sends of a real (not dry) run; a dry run never touches it. Give the dry run its own --database (and --spool)", database.display()
+        "{database} holds sends of a real (not dry) run; a dry run never touches it. Give the dry run its own --database (and --spool)"
     )]
-    DryRunOnLiveDatabase { database: PathBuf },
+    DryRunOnLiveDatabase { database: String },
     #[error(
-        "{} was filled by a dry run; its sends were never meant for Bird. Give the real run its own --database, or remove this one", database.display()
+        "{database} was filled by a dry run; its sends were never meant for Bird. Give the real run its own --database, or remove this one"
     )]
-    LiveRunOnDryDatabase { database: PathBuf },
+    LiveRunOnDryDatabase { database: String },
 }
 
 /// Loads the config the options name and applies the command-line overrides (the
@@ -102,8 +103,13 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     })?;
     // Before anything reads or writes the database: a second daemon must not recover the
     // first one's sends in flight as interrupted and post them again.
-    let _locks = DaemonLocks::take(&cfg.database, &cfg.spool)?;
-    let store = Store::open(&cfg.database)?;
+    // A PostgreSQL database is shared by design (leases keep its daemons apart): only the
+    // spool is this daemon's alone.
+    let _locks = match cfg.database.sqlite_path() {
+        Some(path) => DaemonLocks::take(path, &cfg.spool)?,
+        None => DaemonLocks::spool_only(&cfg.spool)?,
+    };
+    let store = open_store(&cfg).await?;
     let mode = if opts.dry_run {
         RunMode::DryRun
     } else {
@@ -113,12 +119,12 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         None => {}
         Some(RunMode::Live) => {
             return Err(DaemonError::DryRunOnLiveDatabase {
-                database: cfg.database.clone(),
+                database: cfg.database.to_string(),
             });
         }
         Some(RunMode::DryRun) => {
             return Err(DaemonError::LiveRunOnDryDatabase {
-                database: cfg.database.clone(),
+                database: cfg.database.to_string(),
             });
         }
     }
@@ -134,7 +140,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     recurring::review(&store, &cfg, chrono::Utc::now()).await;
     tracing::info!(
         spool = %cfg.spool.display(),
-        database = %cfg.database.display(),
+        database = %cfg.database,
         dry_run = opts.dry_run,
         channels = cfg.channels.len(),
         "msgspool started"
@@ -151,6 +157,13 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     let listener = webhooks_listener(&webhooks_cfg, &store, &stop_rx).await?;
     let waker = Arc::new(Notify::new());
     let rescan = Arc::new(Notify::new());
+    // With several daemons on one database: another's intake pokes this dispatch too, and
+    // the node's heartbeat, lease renewal and leader election run beside it.
+    store.watch_new_sends(waker.clone());
+    // Its own stop, sent once dispatch has drained: requests in flight keep their leases
+    // renewed through the grace.
+    let (cluster_stop, cluster_stop_rx) = watch::channel(false);
+    let cluster = store.start_cluster(cluster_stop_rx);
 
     let intake = Intake {
         spool: config_rx.borrow().spool.clone(),
@@ -171,7 +184,11 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
     };
     let mut intake_task = tokio::spawn(intake.run(rescan.clone(), stop_rx.clone()));
     let mut dispatch_task = tokio::spawn(dispatcher.run(stop_rx.clone()));
-    let housekeeping = tokio::spawn(housekeeping(store.clone(), stop_rx.clone()));
+    let housekeeping = tokio::spawn(housekeeping(
+        store.clone(),
+        config_rx.clone(),
+        stop_rx.clone(),
+    ));
     let poller = crate::delivery::poll::Poller {
         store: store.clone(),
         config: config_rx.clone(),
@@ -236,6 +253,16 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
             Err(_) => tracing::error!("a task did not stop within shutdown_grace; leaving it"),
         }
     }
+    // Last, after dispatch put back what it held: the node resigns its leadership and
+    // removes its row, so another node leads at once rather than after the term.
+    let _ = cluster_stop.send(true);
+    if let Some(cluster) = cluster {
+        match tokio::time::timeout(Duration::from_secs(10), cluster).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the cluster task ended abnormally"),
+            Err(_) => tracing::error!("the cluster task did not stop within 10s; leaving it"),
+        }
+    }
     ended?;
     tracing::info!("stopped");
     Ok(())
@@ -269,14 +296,49 @@ fn task_end(r: Result<(), tokio::task::JoinError>) -> String {
     }
 }
 
-/// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound.
-async fn housekeeping(store: Store, mut stop: watch::Receiver<bool>) {
+/// Opens the database the config names, for the daemon (migrated). A PostgreSQL
+/// database gets its password now, and this daemon's node name and workspace.
+async fn open_store(cfg: &Config) -> Result<Store, DaemonError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let target = cfg.database.with_secrets(&env)?;
+    let node = match &cfg.database {
+        config::DatabaseTarget::Postgres(pg) => pg.node_name(&cfg.spool),
+        config::DatabaseTarget::Sqlite(_) => String::new(),
+    };
+    let workspace = workspace_of(cfg);
+    Ok(Store::open_target(&target, OpenRole::Daemon, &node, workspace).await?)
+}
+
+/// The workspace whose rate bucket this daemon shares (a dry run has none of its own).
+pub(crate) fn workspace_of(cfg: &Config) -> &str {
+    cfg.bird.workspace_id.as_deref().unwrap_or("dry-run")
+}
+
+/// How often housekeeping looks around: the leader's cron review runs this often.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(30);
+
+/// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound; on a
+/// shared database, the leader's review of recurring jobs (a next occurrence lost with a
+/// daemon that died is added again), since no other node's start-up does it.
+async fn housekeeping(
+    store: Store,
+    config: watch::Receiver<Arc<Config>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut turn: u64 = 0;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = store.checkpoint().await {
+        turn = turn.wrapping_add(1);
+        if store.cluster_leader() {
+            let cfg = config.borrow().clone();
+            recurring::review(&store, &cfg, chrono::Utc::now()).await;
+        }
+        if turn % 2 == 0
+            && let Err(e) = store.checkpoint().await
+        {
             tracing::warn!(error = %e, "WAL checkpoint failed");
         }
     }

@@ -101,17 +101,37 @@ pub enum Threads {
     One,
 }
 
-/// Runs `work` on a fresh tokio runtime: the CLI's one runtime builder.
+/// Runs `work` on a tokio runtime: the CLI's one runtime builder. `Threads::Many` builds a
+/// fresh runtime (the daemon's); `Threads::One` reuses one runtime for the process, so a
+/// command's several calls share what the first one set up (a PostgreSQL pool's
+/// connections live as tasks on the runtime that made them).
 pub fn block_on<F: Future>(threads: Threads, work: F) -> Result<F::Output, Exit> {
-    let mut builder = match threads {
-        Threads::Many => tokio::runtime::Builder::new_multi_thread(),
-        Threads::One => tokio::runtime::Builder::new_current_thread(),
-    };
-    let runtime = builder
-        .enable_all()
-        .build()
-        .map_err(|e| Exit::refused(format_args!("cannot start the async runtime: {e}")))?;
-    Ok(runtime.block_on(work))
+    static ONE: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let failed =
+        |e: std::io::Error| Exit::refused(format_args!("cannot start the async runtime: {e}"));
+    match threads {
+        Threads::Many => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(failed)?;
+            Ok(runtime.block_on(work))
+        }
+        Threads::One => {
+            let runtime = match ONE.get() {
+                Some(runtime) => runtime,
+                None => {
+                    let built = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(failed)?;
+                    // Two threads racing here: one runtime wins, the other is dropped.
+                    ONE.get_or_init(|| built)
+                }
+            };
+            Ok(runtime.block_on(work))
+        }
+    }
 }
 
 #[cfg(test)]

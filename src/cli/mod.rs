@@ -6,7 +6,7 @@
 //! [`crate::config::Lookup`].
 //!
 //! The operator commands (`list`, `show`, `stats`, `cancel`, `retry`) work on the
-//! daemon's database while it runs; what they share (finding the database, exit codes) is
+//! daemon's database while it runs (`migrate` brings it to this msgspool's schema); what they share (finding the database, exit codes) is
 //! in `operator`, how they show rows in `format`.
 
 mod cancel;
@@ -17,6 +17,7 @@ mod exit;
 mod format;
 mod input;
 mod list;
+mod migrate;
 mod operator;
 mod retry;
 mod run;
@@ -59,6 +60,8 @@ pub enum Command {
     Retry(retry::RetryArgs),
     /// Count sends per state and what finished in the last hour and day.
     Stats(stats::StatsArgs),
+    /// Bring the database (SQLite file or PostgreSQL) to this msgspool's schema version.
+    Migrate(migrate::MigrateArgs),
     /// Check job files (or a quick --to/--text job) and hand them to the spool atomically.
     ///
     /// Every job is checked first with the daemon's config and rules (as `msgspool check`
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Cancel(args) => cancel::run(&args),
         Command::Retry(args) => retry::run(&args),
         Command::Stats(args) => stats::run(&args),
+        Command::Migrate(args) => migrate::run(&args),
         Command::Submit(args) => submit::run(&args),
         Command::GenerateDocs(args) => docs::run(&args),
     }

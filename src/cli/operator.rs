@@ -3,39 +3,44 @@
 //! argument types they have in common, and how a command's end becomes an exit code.
 //!
 //! The database is the one `msgspool run` with the same `--config`/`--database` uses:
-//! `--database` wins; else the `database` key of `--config`, or of
-//! /etc/msgspool/config.toml when that exists; without any config file, `msgspool.db`
-//! beside the built-in spool folder, as the daemon does. A missing database file is an
-//! error: these commands never create one, nor migrate one. Reads open it read-only (no
-//! lock taken, no write access needed); writes open it the daemon's way and go through
-//! the store's writer thread, so they serialize with a running daemon's writes.
+//! `--database` (a file or a `postgres://` URL) wins; else the `database` key (or
+//! `[postgres]` table) of `--config`, or of /etc/msgspool/config.toml when that exists;
+//! without any config file, `msgspool.db` beside the built-in spool folder, as the daemon
+//! does. A missing database file is an error: these commands never create one, nor
+//! migrate one (on PostgreSQL: the schema must be at this msgspool's version). SQLite
+//! reads open it read-only (no lock taken, no write access needed); writes open it the
+//! daemon's way and go through the store's writer thread, so they serialize with a
+//! running daemon's writes. PostgreSQL serializes them itself.
 //!
 //! Exit codes ([`super::exit::Exit`]): 0 done (also when the reader of stdout went away, as
 //! in `msgspool list | head -1`), 1 not found, refused or failed (stderr says what to do),
 //! 2 usage, 78 a bad config.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use clap::builder::PossibleValue;
 use clap::{Args, ValueEnum};
 
-use crate::config::{Config, Lookup};
-use crate::store::{SendState, Store};
+use crate::config::{Config, DatabaseTarget, Lookup};
+use crate::store::postgres::PgTarget;
+use crate::store::{OpenRole, SendState, Store};
 
-use super::exit::Exit;
+use super::exit::{Exit, Threads, block_on};
 
 /// `--config` and `--database`, flattened into every operator command.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// Daemon config whose `database` key names the database [default:
-    /// /etc/msgspool/config.toml]
+    /// Daemon config whose `database` key (or `[postgres]` table) names the database
+    /// [default: /etc/msgspool/config.toml]
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// The SQLite database file; wins over the config's `database`.
-    #[arg(long, value_name = "FILE")]
-    pub database: Option<PathBuf>,
+    /// The SQLite database file, or a postgres:// URL (the password from the config's
+    /// [postgres] password_file or the pg-password credential); wins over the config's
+    /// `database`.
+    #[arg(long, value_name = "URL|FILE")]
+    pub database: Option<String>,
 }
 
 impl DatabaseArgs {
@@ -48,38 +53,72 @@ impl DatabaseArgs {
         lookup.load().map_err(|e| Exit::config(&e))
     }
 
-    /// The database file, which must exist.
-    fn existing_database(&self) -> Result<PathBuf, Exit> {
-        let path = match &self.database {
-            Some(path) => path.clone(),
-            None => self.config()?.database,
+    /// The database to open: `--database` FILE alone needs no config (a broken system
+    /// config does not keep an operator from reading a file); a URL takes the config's
+    /// `[postgres]` settings when there is one.
+    fn database(&self) -> Result<(DatabaseTarget, Config), Exit> {
+        let cfg = match &self.database {
+            Some(given) if !PgTarget::is_url(given) && self.config.is_none() => {
+                let mut cfg = Config::builtin();
+                cfg.database = DatabaseTarget::Sqlite(PathBuf::from(given));
+                cfg
+            }
+            _ => self.config()?,
         };
-        match path.try_exists() {
-            Ok(true) => Ok(path),
-            Ok(false) => Err(Exit::refused(format!(
-                "there is no database at {}: `msgspool run` creates it; point --database (or \
-                 --config) at the daemon's database",
-                path.display()
-            ))),
-            Err(e) => Err(Exit::refused(format!(
-                "cannot look at the database {}: {e}",
-                path.display()
-            ))),
+        if let DatabaseTarget::Sqlite(path) = &cfg.database {
+            existing(path)?;
         }
+        Ok((cfg.database.clone(), cfg))
     }
 
     /// Opens the database for reading only.
     pub(super) fn open_for_reading(&self) -> Result<Store, Exit> {
-        Ok(Store::open_read_only(&self.existing_database()?)?)
+        self.open(OpenRole::Read)
     }
 
-    /// Opens the database for writing through the store's writer thread. It must already
-    /// be at this msgspool's schema version: migrating is the daemon's business, and an
-    /// operator's newer binary must not change the schema under a running older daemon.
+    /// Opens the database for writing (SQLite: through the store's writer thread). It must
+    /// already be at this msgspool's schema version: migrating is the daemon's (and
+    /// `msgspool migrate`'s) business, and an operator's newer binary must not change the
+    /// schema under a running older daemon.
     pub(super) fn open_for_writing(&self) -> Result<Store, Exit> {
-        let path = self.existing_database()?;
-        drop(Store::open_read_only(&path)?);
-        Ok(Store::open(&path)?)
+        self.open(OpenRole::Write)
+    }
+
+    fn open(&self, role: OpenRole) -> Result<Store, Exit> {
+        let (target, cfg) = self.database()?;
+        open(&target, &cfg, role)
+    }
+}
+
+/// Opens `target` (from `cfg`) for `role`: a PostgreSQL target gets its password and a
+/// node name of its own (an operator's command is no daemon: it claims nothing).
+pub(super) fn open(target: &DatabaseTarget, cfg: &Config, role: OpenRole) -> Result<Store, Exit> {
+    let env = |name: &str| std::env::var(name).ok();
+    let ready = target.with_secrets(&env).map_err(|e| Exit::config(&e))?;
+    let node = match target {
+        DatabaseTarget::Postgres(pg) => format!("{} (operator)", pg.node_name(&cfg.spool)),
+        DatabaseTarget::Sqlite(_) => String::new(),
+    };
+    let workspace = cfg.bird.workspace_id.as_deref().unwrap_or("dry-run");
+    Ok(block_on(
+        Threads::One,
+        Store::open_target(&ready, role, &node, workspace),
+    )??)
+}
+
+/// An SQLite database file must exist: these commands never create one.
+fn existing(path: &Path) -> Result<(), Exit> {
+    match path.try_exists() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Exit::refused(format!(
+            "there is no database at {}: `msgspool run` creates it; point --database (or \
+             --config) at the daemon's database",
+            path.display()
+        ))),
+        Err(e) => Err(Exit::refused(format!(
+            "cannot look at the database {}: {e}",
+            path.display()
+        ))),
     }
 }
 

@@ -16,9 +16,9 @@ pub struct RunArgs {
     /// Spool folder to take job files from (overrides the config; created if missing).
     #[arg(long)]
     pub spool: Option<PathBuf>,
-    /// SQLite database file (overrides the config).
-    #[arg(long)]
-    pub database: Option<PathBuf>,
+    /// SQLite database file, or a postgres:// URL (overrides the config).
+    #[arg(long, value_name = "URL|FILE")]
+    pub database: Option<String>,
     /// Send nothing: print each payload as a JSON line on stdout when due.
     #[arg(long)]
     pub dry_run: bool,

@@ -62,6 +62,15 @@ pub enum ConfigError {
         .path.display()
     )]
     SigningKeyUnreadable { path: PathBuf, error: io::Error },
+    /// The PostgreSQL password's file (or credential) cannot be read.
+    #[error(
+        "{}: error: cannot read the PostgreSQL password: {error}; check that the file exists and msgspool may read it",
+        .path.display()
+    )]
+    PgPasswordUnreadable { path: PathBuf, error: io::Error },
+    /// The PostgreSQL password's file holds no usable password.
+    #[error("{}: error: the PostgreSQL password file {reason}", .path.display())]
+    PgPasswordInvalid { path: PathBuf, reason: &'static str },
     /// The webhook signing key's file holds no usable key.
     #[error("{}: error: the webhook signing key {reason}", .path.display())]
     SigningKeyInvalid { path: PathBuf, reason: &'static str },

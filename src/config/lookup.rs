@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Config, ConfigError, DEFAULT_PATH};
+use super::{Config, ConfigError, DEFAULT_PATH, DatabaseTarget, PgDatabase};
 
 /// What the command line says about the config and what it overrides.
 #[derive(Debug, Clone, Default)]
@@ -16,8 +16,9 @@ pub struct Lookup {
     pub config: Option<PathBuf>,
     /// `--spool`, overriding the config's `spool`.
     pub spool: Option<PathBuf>,
-    /// `--database`, overriding the config's `database`.
-    pub database: Option<PathBuf>,
+    /// `--database` (an SQLite file or a `postgres://` URL), overriding the config's
+    /// `database`. A URL keeps the config's `[postgres]` settings (node, lease, pool).
+    pub database: Option<String>,
     /// Without `--config`, take the built-in defaults even when the system config exists
     /// (`run --dry-run`: a dry run must never touch the production spool and database).
     pub builtin_without_file: bool,
@@ -50,7 +51,7 @@ impl Lookup {
             cfg.spool = s.clone();
         }
         match &self.database {
-            Some(d) => cfg.database = d.clone(),
+            Some(d) => cfg.database = overridden(&cfg.database, d)?,
             // Without a config file, keep the database beside the spool folder rather than
             // in /var/lib, so a first dry run works as an ordinary user.
             None if no_file => {
@@ -60,12 +61,34 @@ impl Lookup {
                 } else {
                     parent
                 };
-                cfg.database = parent.join("msgspool.db");
+                cfg.database = DatabaseTarget::Sqlite(parent.join("msgspool.db"));
             }
             None => {}
         }
         Ok(cfg)
     }
+}
+
+/// `--database` over the config's database: a URL keeps the `[postgres]` settings the
+/// config has (its password file included), a path is a path.
+fn overridden(configured: &DatabaseTarget, given: &str) -> Result<DatabaseTarget, ConfigError> {
+    let target = DatabaseTarget::from_argument(given).map_err(|e| ConfigError::Invalid {
+        at: super::Place {
+            path: PathBuf::from("--database"),
+            line_col: None,
+        },
+        key: "database".to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(match (configured, target) {
+        (DatabaseTarget::Postgres(settings), DatabaseTarget::Postgres(given)) => {
+            DatabaseTarget::Postgres(PgDatabase {
+                target: given.target,
+                ..settings.clone()
+            })
+        }
+        (_, target) => target,
+    })
 }
 
 #[cfg(test)]
@@ -94,7 +117,10 @@ mod tests {
         };
         let cfg = dry.load_with_default(&system).unwrap();
         assert_eq!(cfg.spool, Config::builtin().spool);
-        assert_ne!(cfg.database, Path::new("/srv/production.db"));
+        assert_ne!(
+            cfg.database.sqlite_path(),
+            Some(Path::new("/srv/production.db"))
+        );
     }
 
     #[test]
@@ -105,12 +131,12 @@ mod tests {
         std::fs::write(&own, "spool = \"/srv/own\"\n\n[channels.x]\nid = \"x\"\n").unwrap();
         let lookup = Lookup {
             config: Some(own),
-            database: Some(PathBuf::from("/tmp/given.db")),
+            database: Some("/tmp/given.db".to_owned()),
             ..Lookup::default()
         };
         let cfg = lookup.load_with_default(&system).unwrap();
         assert_eq!(cfg.spool, Path::new("/srv/own"));
-        assert_eq!(cfg.database, Path::new("/tmp/given.db"));
+        assert_eq!(cfg.database.sqlite_path(), Some(Path::new("/tmp/given.db")));
     }
 
     #[test]
@@ -123,6 +149,9 @@ mod tests {
         let cfg = lookup
             .load_with_default(&dir.path().join("absent.toml"))
             .unwrap();
-        assert_eq!(cfg.database, Path::new("/srv/jobs/msgspool.db"));
+        assert_eq!(
+            cfg.database.sqlite_path(),
+            Some(Path::new("/srv/jobs/msgspool.db"))
+        );
     }
 }

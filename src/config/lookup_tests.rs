@@ -58,7 +58,10 @@ fn a_channel_with_its_own_quiet_hours_uses_them() {
 fn the_builtin_config_has_the_documented_defaults() {
     let cfg = Config::builtin();
     assert_eq!(cfg.spool, Path::new("/var/spool/msgspool"));
-    assert_eq!(cfg.database, Path::new("/var/lib/msgspool/msgspool.db"));
+    assert_eq!(
+        cfg.database.sqlite_path(),
+        Some(Path::new("/var/lib/msgspool/msgspool.db"))
+    );
     assert_eq!(cfg.timezone, Tz::UTC);
     assert_eq!(cfg.rescan_interval, Duration::from_secs(30));
     assert_eq!(cfg.shutdown_grace, Duration::from_secs(20));

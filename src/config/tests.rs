@@ -84,7 +84,10 @@ max = "500ms"
     )
     .unwrap();
     assert_eq!(cfg.spool, Path::new("/srv/spool"));
-    assert_eq!(cfg.database, Path::new("/srv/db.sqlite"));
+    assert_eq!(
+        cfg.database.sqlite_path(),
+        Some(Path::new("/srv/db.sqlite"))
+    );
     assert_eq!(cfg.timezone, chrono_tz::Europe::Amsterdam);
     assert_eq!(cfg.rescan_interval, Duration::from_secs(60));
     assert_eq!(cfg.shutdown_grace, Duration::ZERO);

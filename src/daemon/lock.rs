@@ -1,7 +1,9 @@
-//! One daemon per database and per spool folder.
+//! One daemon per SQLite database and per spool folder.
 //!
 //! Owns: `DATABASE.lock` (an exclusive `flock`, held for the life of the process, with the
-//! holder's pid written in it) and a shared-nothing `flock` on the spool folder itself.
+//! holder's pid written in it) and a shared-nothing `flock` on the spool folder itself. A
+//! PostgreSQL database is shared by design: its daemons take only their spool's lock
+//! ([`DaemonLocks::spool_only`]) and keep apart through leases.
 //!
 //! Trusts: the kernel to release both locks when the process ends, however it ends
 //! (kill -9 included), so a stale lock file never keeps a daemon from starting.
@@ -31,7 +33,7 @@ pub enum LockError {
 /// The held locks; dropping them (or the process ending) releases both.
 #[derive(Debug)]
 pub struct DaemonLocks {
-    _database: File,
+    _database: Option<File>,
     _spool: File,
 }
 
@@ -79,29 +81,37 @@ impl DaemonLocks {
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         writeln!(file, "{}", std::process::id()).map_err(io)?;
         file.flush().map_err(io)?;
-        // flock works on a directory opened read-only; no file is added to the spool.
-        let spool_dir = File::open(spool).map_err(|error| LockError::Io {
+        Ok(DaemonLocks {
+            _database: Some(file),
+            _spool: lock_spool(spool)?,
+        })
+    }
+
+    /// Takes the spool folder's lock only (a PostgreSQL database, shared by design).
+    pub fn spool_only(spool: &Path) -> Result<DaemonLocks, LockError> {
+        Ok(DaemonLocks {
+            _database: None,
+            _spool: lock_spool(spool)?,
+        })
+    }
+}
+
+/// The spool folder's lock, without waiting.
+fn lock_spool(spool: &Path) -> Result<File, LockError> {
+    // flock works on a directory opened read-only; no file is added to the spool.
+    let spool_dir = File::open(spool).map_err(|error| LockError::Io {
+        path: spool.to_path_buf(),
+        error,
+    })?;
+    match spool_dir.try_lock() {
+        Ok(()) => Ok(spool_dir),
+        Err(TryLockError::WouldBlock) => Err(LockError::SpoolBusy {
+            spool: spool.to_path_buf(),
+        }),
+        Err(TryLockError::Error(error)) => Err(LockError::Io {
             path: spool.to_path_buf(),
             error,
-        })?;
-        match spool_dir.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(LockError::SpoolBusy {
-                    spool: spool.to_path_buf(),
-                });
-            }
-            Err(TryLockError::Error(error)) => {
-                return Err(LockError::Io {
-                    path: spool.to_path_buf(),
-                    error,
-                });
-            }
-        }
-        Ok(DaemonLocks {
-            _database: file,
-            _spool: spool_dir,
-        })
+        }),
     }
 }
 
@@ -122,6 +132,14 @@ mod tests {
         );
         drop(first);
         DaemonLocks::take(&db, dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_spool_only_lock_still_keeps_a_second_daemon_off_the_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = DaemonLocks::spool_only(dir.path()).unwrap();
+        let second = DaemonLocks::spool_only(dir.path()).unwrap_err();
+        assert!(matches!(second, LockError::SpoolBusy { .. }), "{second}");
     }
 
     #[test]

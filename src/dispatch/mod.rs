@@ -91,6 +91,8 @@ impl Dispatcher {
             let c = self.config.borrow();
             (c.bird.rate_limit, c.bird.max_in_flight, c.bird.claim_ahead)
         };
+        // A bucket shared with other daemons (PostgreSQL) takes the same rate.
+        self.store.set_rate_limit(rate);
         let shared = Arc::new(Shared {
             bucket: Mutex::new(TokenBucket::new(rate, Instant::now())),
             window: Mutex::new(Window::new(cap)),
@@ -222,6 +224,7 @@ impl Dispatcher {
                 (c.bird.rate_limit, c.bird.max_in_flight)
             };
             lock(&shared.bucket).set_rate(rate);
+            self.store.set_rate_limit(rate);
             lock(&shared.window).set_cap(cap);
         }
         if self.transport.has_changed().unwrap_or(false) {

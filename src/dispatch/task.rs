@@ -168,6 +168,24 @@ impl SendTask {
         }
     }
 
+    /// A 429 holds back every daemon sharing the workspace's bucket (PostgreSQL), not only
+    /// this one; written beside the request's task so that recording its outcome does not
+    /// wait for it. A pause that cannot be stored leaves the others at their own pace.
+    fn pause_workspace(&self, wait: std::time::Duration) {
+        let Some(until) = chrono::TimeDelta::from_std(wait)
+            .ok()
+            .and_then(|w| chrono::Utc::now().checked_add_signed(w))
+        else {
+            return;
+        };
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.pause_workspace(until).await {
+                tracing::warn!(error = %e, "cannot pause the shared workspace bucket; other daemons keep their pace");
+            }
+        });
+    }
+
     fn apply(&self, effect: WorkspaceEffect) {
         let mut bucket = lock(&self.shared.bucket);
         match effect {
@@ -175,6 +193,7 @@ impl SendTask {
             WorkspaceEffect::SlowDown(wait) => {
                 tracing::warn!(wait = %crate::duration::format_duration(wait), "Bird throttled the workspace (429): slowing down");
                 bucket.pause_for(Instant::now(), wait);
+                self.pause_workspace(wait);
             }
             WorkspaceEffect::KeyRefused => {
                 tracing::error!(

@@ -94,12 +94,69 @@ impl Store {
         Ok(Store::on(SqliteStore::open_read_only(path)?))
     }
 
+    /// Opens the database `target` names for `role`: an SQLite file as [`Store::open`] or
+    /// [`Store::open_read_only`] do, a PostgreSQL database through a pool (migrated for
+    /// the daemon and `msgspool migrate`, only checked for operator commands). A
+    /// PostgreSQL target must carry its password already
+    /// ([`crate::config::DatabaseTarget::with_secrets`]). `node` and `workspace` say who
+    /// this daemon is among those sharing the database, and whose rate bucket it shares.
+    pub async fn open_target(
+        target: &crate::config::DatabaseTarget,
+        role: OpenRole,
+        node: &str,
+        workspace: &str,
+    ) -> Result<Store, StoreError> {
+        use crate::config::DatabaseTarget;
+        match target {
+            DatabaseTarget::Sqlite(path) => match role {
+                OpenRole::Daemon | OpenRole::Migrate => Store::open(path),
+                OpenRole::Read => Store::open_read_only(path),
+                OpenRole::Write => {
+                    // Checked read-only first: an operator's binary never migrates.
+                    drop(Store::open_read_only(path)?);
+                    Store::open(path)
+                }
+            },
+            DatabaseTarget::Postgres(pg) => {
+                let migrate = matches!(role, OpenRole::Daemon | OpenRole::Migrate);
+                let settings = postgres::PgSettings {
+                    node: node.to_owned(),
+                    lease: pg.lease,
+                    // An operator's command makes a few queries one after another.
+                    pool_size: if role == OpenRole::Daemon {
+                        pg.pool_size
+                    } else {
+                        2
+                    },
+                    workspace: workspace.to_owned(),
+                    migrate,
+                };
+                Ok(Store::on(
+                    postgres::PgStore::connect(&pg.target, settings).await?,
+                ))
+            }
+        }
+    }
+
     /// A handle on any backend.
     pub fn on(backend: impl Backend + 'static) -> Store {
         Store {
             backend: Arc::new(backend),
         }
     }
+}
+
+/// What a database is opened for (see [`Store::open_target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenRole {
+    /// `msgspool run`: migrated, the full pool.
+    Daemon,
+    /// `msgspool migrate`: migrated, then closed.
+    Migrate,
+    /// An operator's reading command: at this msgspool's schema, never changed.
+    Read,
+    /// An operator's writing command: at this msgspool's schema, writes only rows.
+    Write,
 }
 
 impl Deref for Store {

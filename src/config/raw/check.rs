@@ -22,6 +22,7 @@ use crate::config::{
 use super::*;
 
 mod channels;
+mod database;
 
 /// Builds errors that point into the text being checked.
 pub(super) struct Checker<'a> {
@@ -55,9 +56,17 @@ impl Checker<'_> {
         };
         let schedule = self.schedule(raw.schedule)?;
         let retry = self.retry(raw.retry)?;
+        let request_timeout_span = raw.bird.request_timeout.as_ref().map(Spanned::span);
+        let bird = self.bird(raw.bird)?;
+        let database = self.database(
+            raw.database,
+            raw.postgres,
+            bird.request_timeout,
+            request_timeout_span,
+        )?;
         Ok(Config {
             spool: self.path_or(raw.spool, "spool", DEFAULT_SPOOL)?,
-            database: self.path_or(raw.database, "database", DEFAULT_DATABASE)?,
+            database,
             timezone,
             rescan_interval: self.positive_or(
                 raw.rescan_interval,
@@ -71,7 +80,7 @@ impl Checker<'_> {
                 MAX_SHORT,
             )?,
             settle: self.at_most(raw.settle, "settle", DEFAULT_SETTLE, MAX_SHORT)?,
-            bird: self.bird(raw.bird)?,
+            bird,
             channels: self.channels(raw.channels)?,
             schedule,
             quiet_hours,

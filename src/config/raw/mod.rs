@@ -40,7 +40,7 @@ pub(super) type RawDuration = Dur;
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     spool: Option<Spanned<PathBuf>>,
-    database: Option<Spanned<PathBuf>>,
+    database: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     rescan_interval: Dur,
     shutdown_grace: Dur,
@@ -57,6 +57,8 @@ struct RawConfig {
     delivery: super::webhooks::RawDelivery,
     #[serde(default)]
     webhooks: super::webhooks::RawWebhooks,
+    #[serde(default)]
+    postgres: super::database::RawPostgres,
 }
 
 #[derive(Deserialize, Default)]

@@ -75,6 +75,9 @@ struct Inner {
     rate: AtomicU32,
     /// False once the store must not be used any more (the daemon exits).
     alive: AtomicBool,
+    /// Whether this node holds the leader's term (set by `cluster`, read by
+    /// `cluster_leader`): false until elected, and again once a renewal fails.
+    leading: AtomicBool,
 }
 
 impl PgStore {
@@ -93,6 +96,7 @@ impl PgStore {
                 leases: Mutex::new(HashMap::new()),
                 rate: AtomicU32::new(0),
                 alive: AtomicBool::new(true),
+                leading: AtomicBool::new(false),
             }),
         };
         let mut client = store.client().await.map_err(|e| StoreError::Open {
@@ -141,6 +145,15 @@ impl PgStore {
             .leases
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether this node leads (see `cluster`).
+    pub(super) fn leading(&self) -> bool {
+        self.inner.leading.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn set_leading(&self, leads: bool) {
+        self.inner.leading.store(leads, Ordering::Relaxed);
     }
 
     pub(super) fn alive(&self) -> bool {

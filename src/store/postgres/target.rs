@@ -10,7 +10,7 @@ use std::fmt;
 use tokio_postgres::config::{Config as PgConfig, Host, SslMode};
 
 /// A PostgreSQL database to connect to.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct PgTarget {
     config: PgConfig,
 }
