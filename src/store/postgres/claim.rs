@@ -170,12 +170,3 @@ pub(super) async fn pause_workspace(
     tx.commit().await?;
     Ok(())
 }
-
-/// STUB (pg-cluster branch) until pg-dispatch's version lands: takes back sends whose
-/// lease expired. The leader's loop (`cluster.rs`) calls it; this one takes back nothing.
-pub(super) async fn take_back_expired(
-    store: &PgStore,
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
-    Ok(0)
-}
