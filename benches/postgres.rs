@@ -50,7 +50,7 @@ fn run(n_daemons: usize) {
     }
     let due = Utc::now() + chrono::Duration::seconds(40);
     let due_text = rfc3339(due);
-    let per = SENDS / n_daemons;
+    let per = SENDS.div_ceil(n_daemons);
     for (n, d) in daemons.iter().enumerate() {
         for i in 0..per {
             let k = n * per + i;

@@ -15,7 +15,7 @@ pub fn daemon_on(fake: &FakeBird, url: &str, rate_limit: u32, max_in_flight: usi
     std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
     let cfg = fake.config();
     let text = format!(
-        "spool = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[postgres]\nurl = {url:?}\nlease = {LEASE:?}\npool_size = 8\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = {rate_limit}\nmax_in_flight = {max_in_flight}\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n[schedule]\nimmediate_window = \"0s\"\n\n[retry]\nmax_attempts = 50\ninitial = \"100ms\"\nmax = \"1s\"\n",
+        "spool = {:?}\nrescan_interval = \"1s\"\nshutdown_grace = \"5s\"\n\n[postgres]\nurl = {url:?}\nlease = {LEASE:?}\npool_size = 32\n\n[bird]\nbase_url = {:?}\nworkspace_id = {:?}\nrate_limit = {rate_limit}\nmax_in_flight = {max_in_flight}\nrequest_timeout = \"5s\"\n\n[channels.whatsapp]\nid = {:?}\nkind = \"transactional\"\n\n[schedule]\nimmediate_window = \"0s\"\n\n[retry]\nmax_attempts = 50\ninitial = \"100ms\"\nmax = \"1s\"\n",
         dir.path().join("spool"),
         fake.base_url(),
         cfg.workspace_id,

@@ -9,7 +9,7 @@
 //! tried is kept (as `replaced`, with its attempts), never deleted.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
 use super::super::{AcceptOutcome, EventKind, JobState, NewJob, NewSend, SendState, StoreError};
 use super::{PgStore, cron, history, moves};
@@ -125,17 +125,15 @@ async fn accept_in(
     // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
     // for an occurrence the new content has again takes that content in place.
     let removed = tx
-        .execute(
-            "DELETE FROM sends WHERE job_id = $1 AND state = 'scheduled'
-               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)",
+        .execute(&tx.prepare_cached("DELETE FROM sends WHERE job_id = $1 AND state = 'scheduled'
+               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)").await?,
             &[&job.id],
         )
         .await?;
     let kept = tx
-        .execute(
-            "UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = $2,
+        .execute(&tx.prepare_cached("UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = $2,
                               updated_at = $2
-             WHERE job_id = $1 AND state = 'scheduled'",
+             WHERE job_id = $1 AND state = 'scheduled'").await?,
             &[&job.id, &now],
         )
         .await?;
@@ -169,17 +167,15 @@ async fn locked_hash_and_state(
     job_id: &str,
 ) -> Result<Option<(String, JobState)>, StoreError> {
     let Some(row) = tx
-        .query_opt(
-            "SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE",
+        .query_opt(&tx.prepare_cached("SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE").await?,
             &[&job_id],
         )
         .await?
     else {
         return Ok(None);
     };
-    tx.execute(
-        "SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
-         FOR UPDATE",
+    tx.execute(&tx.prepare_cached("SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
+         FOR UPDATE").await?,
         &[&job_id],
     )
     .await?;
@@ -195,8 +191,7 @@ async fn replace_conflict(
     let id = &job.id;
     let count = |state: SendState| async move {
         let row = tx
-            .query_one(
-                "SELECT COUNT(*) FROM sends WHERE job_id = $1 AND state = $2",
+            .query_one(&tx.prepare_cached("SELECT COUNT(*) FROM sends WHERE job_id = $1 AND state = $2").await?,
                 &[id, &state.as_str()],
             )
             .await?;
@@ -216,8 +211,7 @@ async fn replace_conflict(
     }
     for send in &job.sends {
         let found = tx
-            .query_opt(
-                "SELECT state FROM sends WHERE job_id = $1 AND occurrence_at = $2",
+            .query_opt(&tx.prepare_cached("SELECT state FROM sends WHERE job_id = $1 AND occurrence_at = $2").await?,
                 &[id, &send.occurrence],
             )
             .await?;
@@ -242,11 +236,10 @@ async fn insert_job(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let added = tx
-        .execute(
-            "INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
+        .execute(&tx.prepare_cached("INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
                                source_text, sha256, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) DO NOTHING").await?,
             &[
                 &job.id,
                 &job.channel,
@@ -272,11 +265,10 @@ async fn upsert_job(
     state: JobState,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.execute(
-        "UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
+    tx.execute(&tx.prepare_cached("UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
                          source_name = $7, source_text = $8, sha256 = $9, state = $10,
                          updated_at = $11
-         WHERE id = $1",
+         WHERE id = $1").await?,
         &[
             &job.id,
             &job.channel,
@@ -304,11 +296,10 @@ async fn revive_replaced(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     Ok(tx
-        .execute(
-            "UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
+        .execute(&tx.prepare_cached("UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
                               next_attempt_at = $3, payload = $5, reference = $6, attempts = 0,
                               last_error = NULL, finished_at = NULL, updated_at = $7
-             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'",
+             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'").await?,
             &[
                 &job_id,
                 &send.occurrence,

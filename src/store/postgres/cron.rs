@@ -7,7 +7,7 @@
 //! row is locked first, so a cancel committed meanwhile is seen and wins.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
 use super::super::{EventKind, FollowUp, JobState, NewSend, StoreError};
 use super::{history, moves};
@@ -47,7 +47,7 @@ pub(super) async fn add_occurrence(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(row) = tx
-        .query_opt("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", &[&job_id])
+        .query_opt(&tx.prepare_cached("SELECT state FROM jobs WHERE id = $1 FOR UPDATE").await?, &[&job_id])
         .await?
     else {
         return Ok(false);
@@ -75,9 +75,8 @@ pub(super) async fn mark_broken(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let changed = tx
-        .execute(
-            "UPDATE jobs SET state = 'broken', broken_reason = $2, updated_at = $3
-             WHERE id = $1 AND state IN ('active', 'finished')",
+        .execute(&tx.prepare_cached("UPDATE jobs SET state = 'broken', broken_reason = $2, updated_at = $3
+             WHERE id = $1 AND state IN ('active', 'finished')").await?,
             &[&job_id, &reason, &now],
         )
         .await?;
@@ -95,18 +94,16 @@ pub(super) async fn mend(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let changed = tx
-        .execute(
-            "UPDATE jobs SET state = 'active', broken_reason = NULL, updated_at = $2
-             WHERE id = $1 AND state = 'broken'",
+        .execute(&tx.prepare_cached("UPDATE jobs SET state = 'active', broken_reason = NULL, updated_at = $2
+             WHERE id = $1 AND state = 'broken'").await?,
             &[&job_id, &now],
         )
         .await?;
     if changed == 0 {
         return Ok(false);
     }
-    tx.execute(
-        "UPDATE sends SET next_attempt_at = LEAST(next_attempt_at, $2), updated_at = $2
-         WHERE job_id = $1 AND state = 'scheduled'",
+    tx.execute(&tx.prepare_cached("UPDATE sends SET next_attempt_at = LEAST(next_attempt_at, $2), updated_at = $2
+         WHERE job_id = $1 AND state = 'scheduled'").await?,
         &[&job_id, &now],
     )
     .await?;

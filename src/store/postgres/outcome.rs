@@ -66,7 +66,7 @@ pub(super) async fn record_outcome_then(
 /// An outcome for a send this process no longer holds: the attempt row is all it leaves,
 /// but for a canceled or replaced send Bird's id of a late acceptance is kept.
 async fn late(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &deadpool_postgres::Transaction<'_>,
     send_id: i64,
     state: SendState,
     next: &SendUpdate,
