@@ -47,7 +47,10 @@ pub(super) async fn add_occurrence(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(row) = tx
-        .query_opt("SELECT state FROM jobs WHERE id = $1 FOR UPDATE", &[&job_id])
+        .query_opt(
+            "SELECT state FROM jobs WHERE id = $1 FOR UPDATE",
+            &[&job_id],
+        )
         .await?
     else {
         return Ok(false);
