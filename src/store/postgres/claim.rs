@@ -17,12 +17,12 @@ use tokio_postgres::Row;
 use super::super::{ClaimedSend, SendState, StoreError};
 use super::{PgStore, bucket};
 
-pub(super) use super::lease::{recover_interrupted, requeue, send_state, send_states_of};
 #[allow(
     unused_imports,
     reason = "the leader's sweep (cluster.rs) calls it by this name"
 )]
 pub(super) use super::lease::take_back_expired;
+pub(super) use super::lease::{recover_interrupted, requeue, send_state, send_states_of};
 
 /// The earliest next attempt among scheduled sends.
 pub(super) async fn next_due(store: &PgStore) -> Result<Option<DateTime<Utc>>, StoreError> {

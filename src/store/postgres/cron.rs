@@ -47,7 +47,9 @@ pub(super) async fn add_occurrence(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(row) = tx
-        .query_opt(&tx.prepare_cached("SELECT state FROM jobs WHERE id = $1 FOR UPDATE").await?, &[&job_id])
+        .query_opt(&tx.prepare_cached("SELECT state FROM jobs WHERE id = $1 FOR UPDATE").await?,
+            &[&job_id],
+        )
         .await?
     else {
         return Ok(false);

@@ -51,7 +51,9 @@ pub(super) async fn recover_interrupted(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let detail = |n: usize| {
-        format!("recovered {n} interrupted send(s): scheduled again, due now (this node's own from before it restarted, and any whose lease ran out)")
+        format!(
+            "recovered {n} interrupted send(s): scheduled again, due now (this node's own from before it restarted, and any whose lease ran out)"
+        )
     };
     take_back(store, now, Some(store.node()), detail).await
 }
@@ -63,7 +65,9 @@ pub(super) async fn take_back_expired(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let detail = |n: usize| {
-        format!("took back {n} send(s) whose lease ran out (the daemon holding them stopped or lost the database): scheduled again, due now")
+        format!(
+            "took back {n} send(s) whose lease ran out (the daemon holding them stopped or lost the database): scheduled again, due now"
+        )
     };
     take_back(store, now, None, detail).await
 }
