@@ -23,10 +23,6 @@ use super::super::{
 };
 use super::PgStore;
 
-/// For the outcome of a claim (`outcome.rs`), which adds attempt rows too.
-#[allow(unused_imports)]
-pub(super) use write::insert_attempt;
-
 impl DeliveryBackend for PgStore {
     fn record_lookup(&self, send_id: i64, attempt: AttemptRecord) -> Answer<'_, ()> {
         Box::pin(write::record_lookup(self, send_id, attempt))

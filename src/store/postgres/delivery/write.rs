@@ -1,7 +1,7 @@
 //! The writes of delivery tracking on PostgreSQL: a look-up's attempt row with the
 //! reconcile mark, a poll's schedule, a status Bird reported.
 //!
-//! Owns: [`insert_attempt`], the one statement that adds an attempt row on PostgreSQL and
+//! Owns: the look-up's [`insert_attempt`], which adds an attempt row (with this node) and
 //! keeps `reconcile_from` and the poll schedule in step with it (as SQLite's
 //! `attempts::insert` with `delivery::note_attempt`). Trusts: its callers for the
 //! transaction. Guarantees: a status only moves forward
@@ -73,7 +73,7 @@ pub(super) async fn record_delivery(
 /// outcome marks the send to be reconciled from the attempt's start (the earliest such
 /// start kept); a settled one clears the mark, and a sent (or reconciled) one starts
 /// polling from the moment Bird was known to hold the message.
-pub(in crate::store::postgres) async fn insert_attempt(
+async fn insert_attempt(
     tx: &Transaction<'_>,
     node: &str,
     send_id: i64,
