@@ -8,8 +8,8 @@ mod pg;
 
 use std::time::{Duration, Instant};
 
-use msgspool::store::Store;
 use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
+use msgspool::store::Store;
 use tokio::sync::watch;
 
 /// The lease (and so the leader's term) the tests run with: turns every second.
@@ -225,4 +225,42 @@ fn a_password_never_reaches_the_output_of_a_failing_command() {
     );
     assert!(!shown.contains("s3cret"), "{shown}");
     assert!(shown.contains("postgres://msg@127.0.0.1"), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_pokes_dispatch_and_a_cut_connection_listens_again() {
+    if !pg::enabled() {
+        return;
+    }
+    let cluster = pg::cluster();
+    let url = cluster.fresh_database().await;
+    let store = node(&url, "l1").await;
+    let waker = std::sync::Arc::new(tokio::sync::Notify::new());
+    store.watch_new_sends(waker.clone());
+    let poked = |what: &'static str| {
+        let waker = waker.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(15), waker.notified())
+                .await
+                .unwrap_or_else(|_| panic!("no poke: {what}"));
+        }
+    };
+    // Listening pokes once (what was stored before it listened), then once per NOTIFY.
+    poked("on listening").await;
+    cluster
+        .exec(&url, "SELECT pg_notify('msgspool_due', '')")
+        .await;
+    poked("on a notification").await;
+    // The server cuts the listener: it connects again, pokes, and hears the next one.
+    cluster
+        .exec(
+            &url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
+        )
+        .await;
+    poked("after listening again").await;
+    cluster
+        .exec(&url, "SELECT pg_notify('msgspool_due', '')")
+        .await;
+    poked("on a notification after the cut").await;
 }
