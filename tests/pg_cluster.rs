@@ -8,8 +8,8 @@ mod pg;
 
 use std::time::{Duration, Instant};
 
-use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
 use msgspool::store::Store;
+use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
 use tokio::sync::watch;
 
 /// The lease (and so the leader's term) the tests run with: turns every second.
