@@ -30,8 +30,8 @@ use chrono_tz::Tz;
 
 pub use access_key::{ACCESS_KEY_ENV, AccessKey, CREDENTIAL_NAME, load_access_key};
 pub use channel::{Channel, ChannelKind, ChannelLookupError, ChannelQuietHours};
-pub use database::{DatabaseTarget, PG_PASSWORD_CREDENTIAL, PgDatabase};
 pub(crate) use database::hostname;
+pub use database::{DatabaseTarget, PG_PASSWORD_CREDENTIAL, PgDatabase};
 pub use error::{ConfigError, Place};
 pub use lookup::Lookup;
 pub use webhooks::{

@@ -336,7 +336,7 @@ async fn housekeeping(
             let cfg = config.borrow().clone();
             recurring::review(&store, &cfg, chrono::Utc::now()).await;
         }
-        if turn % 2 == 0
+        if turn.is_multiple_of(2)
             && let Err(e) = store.checkpoint().await
         {
             tracing::warn!(error = %e, "WAL checkpoint failed");

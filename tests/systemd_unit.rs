@@ -289,10 +289,14 @@ fn state_config_and_credential_paths_agree() {
     let cfg = example_config();
 
     let state = Path::new("/var/lib").join(one(&service, "StateDirectory"));
+    let database = cfg
+        .database
+        .sqlite_path()
+        .expect("the example config uses SQLite");
     assert!(
-        cfg.database.starts_with(&state) && cfg.database != state,
+        database.starts_with(&state) && database != state,
         "config `database` {} is not inside StateDirectory {}",
-        cfg.database.display(),
+        database.display(),
         state.display()
     );
 

@@ -31,6 +31,9 @@ _msgspool() {
             msgspool,list)
                 cmd="msgspool__subcmd__list"
                 ;;
+            msgspool,migrate)
+                cmd="msgspool__subcmd__migrate"
+                ;;
             msgspool,retry)
                 cmd="msgspool__subcmd__retry"
                 ;;
@@ -61,6 +64,9 @@ _msgspool() {
             msgspool__subcmd__help,list)
                 cmd="msgspool__subcmd__help__subcmd__list"
                 ;;
+            msgspool__subcmd__help,migrate)
+                cmd="msgspool__subcmd__help__subcmd__migrate"
+                ;;
             msgspool__subcmd__help,retry)
                 cmd="msgspool__subcmd__help__subcmd__retry"
                 ;;
@@ -83,7 +89,7 @@ _msgspool() {
 
     case "${cmd}" in
         msgspool)
-            opts="-h -V --help --version check contact run list show cancel retry stats submit help"
+            opts="-h -V --help --version check contact run list show cancel retry stats migrate submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,7 +189,7 @@ _msgspool() {
             return 0
             ;;
         msgspool__subcmd__help)
-            opts="check contact run list show cancel retry stats submit help"
+            opts="check contact run list show cancel retry stats migrate submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -253,6 +259,20 @@ _msgspool() {
             return 0
             ;;
         msgspool__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgspool__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -372,6 +392,28 @@ _msgspool() {
                     return 0
                     ;;
                 --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        msgspool__subcmd__migrate)
+            opts="-h --config --database --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

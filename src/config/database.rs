@@ -32,6 +32,8 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 /// Where the daemon's state lives.
+// One per config, built once: the size of the PostgreSQL variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
     /// An SQLite file (one daemon).

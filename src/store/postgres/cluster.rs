@@ -80,8 +80,12 @@ async fn turn(store: &PgStore, started_at: chrono::DateTime<Utc>) {
     };
     store.set_leading(term.is_some());
     match (was, term) {
-        (false, Some(term)) => tracing::info!(node = store.node(), term, "this node leads the cluster"),
-        (true, None) => tracing::warn!(node = store.node(), "this node no longer leads the cluster"),
+        (false, Some(term)) => {
+            tracing::info!(node = store.node(), term, "this node leads the cluster")
+        }
+        (true, None) => {
+            tracing::warn!(node = store.node(), "this node no longer leads the cluster")
+        }
         _ => {}
     }
     if term.is_some() {
@@ -93,7 +97,10 @@ async fn turn(store: &PgStore, started_at: chrono::DateTime<Utc>) {
 async fn lead(store: &PgStore) {
     match super::claim::take_back_expired(store, Utc::now()).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(sends = n, "took back sends whose lease ran out (a node died or lost the database); they go out again"),
+        Ok(n) => tracing::warn!(
+            sends = n,
+            "took back sends whose lease ran out (a node died or lost the database); they go out again"
+        ),
         Err(e) => tracing::warn!(error = %e, "cannot take back expired leases"),
     }
     if let Err(e) = forget_silent(store).await {
