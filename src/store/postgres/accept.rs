@@ -125,15 +125,23 @@ async fn accept_in(
     // Sends never tried go; tried ones stay as `replaced` with their attempts, and one
     // for an occurrence the new content has again takes that content in place.
     let removed = tx
-        .execute(&tx.prepare_cached("DELETE FROM sends WHERE job_id = $1 AND state = 'scheduled'
-               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)").await?,
+        .execute(
+            &tx.prepare_cached(
+                "DELETE FROM sends WHERE job_id = $1 AND state = 'scheduled'
+               AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.send_id = sends.id)",
+            )
+            .await?,
             &[&job.id],
         )
         .await?;
     let kept = tx
-        .execute(&tx.prepare_cached("UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = $2,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE sends SET state = 'replaced', next_attempt_at = NULL, finished_at = $2,
                               updated_at = $2
-             WHERE job_id = $1 AND state = 'scheduled'").await?,
+             WHERE job_id = $1 AND state = 'scheduled'",
+            )
+            .await?,
             &[&job.id, &now],
         )
         .await?;
@@ -167,15 +175,21 @@ async fn locked_hash_and_state(
     job_id: &str,
 ) -> Result<Option<(String, JobState)>, StoreError> {
     let Some(row) = tx
-        .query_opt(&tx.prepare_cached("SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE").await?,
+        .query_opt(
+            &tx.prepare_cached("SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE")
+                .await?,
             &[&job_id],
         )
         .await?
     else {
         return Ok(None);
     };
-    tx.execute(&tx.prepare_cached("SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
-         FOR UPDATE").await?,
+    tx.execute(
+        &tx.prepare_cached(
+            "SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
+         FOR UPDATE",
+        )
+        .await?,
         &[&job_id],
     )
     .await?;
@@ -191,7 +205,9 @@ async fn replace_conflict(
     let id = &job.id;
     let count = |state: SendState| async move {
         let row = tx
-            .query_one(&tx.prepare_cached("SELECT COUNT(*) FROM sends WHERE job_id = $1 AND state = $2").await?,
+            .query_one(
+                &tx.prepare_cached("SELECT COUNT(*) FROM sends WHERE job_id = $1 AND state = $2")
+                    .await?,
                 &[id, &state.as_str()],
             )
             .await?;
@@ -211,7 +227,11 @@ async fn replace_conflict(
     }
     for send in &job.sends {
         let found = tx
-            .query_opt(&tx.prepare_cached("SELECT state FROM sends WHERE job_id = $1 AND occurrence_at = $2").await?,
+            .query_opt(
+                &tx.prepare_cached(
+                    "SELECT state FROM sends WHERE job_id = $1 AND occurrence_at = $2",
+                )
+                .await?,
                 &[id, &send.occurrence],
             )
             .await?;
@@ -236,10 +256,14 @@ async fn insert_job(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let added = tx
-        .execute(&tx.prepare_cached("INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
+        .execute(
+            &tx.prepare_cached(
+                "INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
                                source_text, sha256, state, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-             ON CONFLICT (id) DO NOTHING").await?,
+             ON CONFLICT (id) DO NOTHING",
+            )
+            .await?,
             &[
                 &job.id,
                 &job.channel,
@@ -265,10 +289,14 @@ async fn upsert_job(
     state: JobState,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.execute(&tx.prepare_cached("UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
                          source_name = $7, source_text = $8, sha256 = $9, state = $10,
                          updated_at = $11
-         WHERE id = $1").await?,
+         WHERE id = $1",
+        )
+        .await?,
         &[
             &job.id,
             &job.channel,
@@ -296,10 +324,14 @@ async fn revive_replaced(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     Ok(tx
-        .execute(&tx.prepare_cached("UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
                               next_attempt_at = $3, payload = $5, reference = $6, attempts = 0,
                               last_error = NULL, finished_at = NULL, updated_at = $7
-             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'").await?,
+             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'",
+            )
+            .await?,
             &[
                 &job_id,
                 &send.occurrence,

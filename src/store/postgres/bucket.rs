@@ -42,10 +42,14 @@ pub(super) async fn take(
     let burst = burst(rate);
     // The no-op update locks an existing row; RETURNING reads it after the lock.
     let row = tx
-        .query_one(&tx.prepare_cached("INSERT INTO rate_buckets (workspace, tokens, refilled_at)
+        .query_one(
+            &tx.prepare_cached(
+                "INSERT INTO rate_buckets (workspace, tokens, refilled_at)
              VALUES ($1, $2, clock_timestamp())
              ON CONFLICT (workspace) DO UPDATE SET workspace = EXCLUDED.workspace
-             RETURNING tokens, refilled_at, paused_until, clock_timestamp()").await?,
+             RETURNING tokens, refilled_at, paused_until, clock_timestamp()",
+            )
+            .await?,
             &[&workspace, &burst],
         )
         .await?;
@@ -79,7 +83,11 @@ pub(super) async fn spend(
 ) -> Result<(), StoreError> {
     let spent = u32::try_from(spent).map_or(f64::MAX, f64::from);
     let tokens = (bucket.tokens - spent).max(0.0);
-    tx.execute(&tx.prepare_cached("UPDATE rate_buckets SET tokens = $2, refilled_at = $3 WHERE workspace = $1").await?,
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE rate_buckets SET tokens = $2, refilled_at = $3 WHERE workspace = $1",
+        )
+        .await?,
         &[&workspace, &tokens, &bucket.refilled_at],
     )
     .await?;
@@ -93,10 +101,14 @@ pub(super) async fn pause(
     workspace: &str,
     until: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.execute(&tx.prepare_cached("INSERT INTO rate_buckets (workspace, tokens, refilled_at, paused_until)
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO rate_buckets (workspace, tokens, refilled_at, paused_until)
          VALUES ($1, 0, clock_timestamp(), $2)
          ON CONFLICT (workspace) DO UPDATE
-         SET tokens = 0, paused_until = GREATEST(rate_buckets.paused_until, EXCLUDED.paused_until)").await?,
+         SET tokens = 0, paused_until = GREATEST(rate_buckets.paused_until, EXCLUDED.paused_until)",
+        )
+        .await?,
         &[&workspace, &until],
     )
     .await?;

@@ -28,7 +28,10 @@ pub(super) use super::lease::{recover_interrupted, requeue, send_state, send_sta
 pub(super) async fn next_due(store: &PgStore) -> Result<Option<DateTime<Utc>>, StoreError> {
     let client = store.client().await?;
     let row = client
-        .query_one(&client.prepare_cached("SELECT MIN(next_attempt_at) FROM sends WHERE state = 'scheduled'").await?,
+        .query_one(
+            &client
+                .prepare_cached("SELECT MIN(next_attempt_at) FROM sends WHERE state = 'scheduled'")
+                .await?,
             &[],
         )
         .await?;
@@ -81,7 +84,10 @@ pub(super) async fn claim_due(
     let token = fresh_token();
     let lease = store.settings().lease.as_secs_f64();
     let rows = tx
-        .query(&tx.prepare_cached(CLAIM).await?, &[&now, &wanted, &store.node(), &token, &lease])
+        .query(
+            &tx.prepare_cached(CLAIM).await?,
+            &[&now, &wanted, &store.node(), &token, &lease],
+        )
         .await?;
     let mut claimed = rows
         .iter()
@@ -147,7 +153,12 @@ fn ignores_quiet_hours(payload: &str) -> bool {
 pub(super) async fn send_states(store: &PgStore) -> Result<BTreeMap<SendState, i64>, StoreError> {
     let client = store.client().await?;
     let rows = client
-        .query(&client.prepare_cached("SELECT state, COUNT(*) FROM sends GROUP BY state").await?, &[])
+        .query(
+            &client
+                .prepare_cached("SELECT state, COUNT(*) FROM sends GROUP BY state")
+                .await?,
+            &[],
+        )
         .await?;
     let mut counts: BTreeMap<SendState, i64> =
         SendState::ALL.iter().map(|&state| (state, 0)).collect();

@@ -47,7 +47,9 @@ pub(super) async fn add_occurrence(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(row) = tx
-        .query_opt(&tx.prepare_cached("SELECT state FROM jobs WHERE id = $1 FOR UPDATE").await?,
+        .query_opt(
+            &tx.prepare_cached("SELECT state FROM jobs WHERE id = $1 FOR UPDATE")
+                .await?,
             &[&job_id],
         )
         .await?
@@ -77,8 +79,12 @@ pub(super) async fn mark_broken(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let changed = tx
-        .execute(&tx.prepare_cached("UPDATE jobs SET state = 'broken', broken_reason = $2, updated_at = $3
-             WHERE id = $1 AND state IN ('active', 'finished')").await?,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE jobs SET state = 'broken', broken_reason = $2, updated_at = $3
+             WHERE id = $1 AND state IN ('active', 'finished')",
+            )
+            .await?,
             &[&job_id, &reason, &now],
         )
         .await?;
@@ -96,16 +102,24 @@ pub(super) async fn mend(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let changed = tx
-        .execute(&tx.prepare_cached("UPDATE jobs SET state = 'active', broken_reason = NULL, updated_at = $2
-             WHERE id = $1 AND state = 'broken'").await?,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE jobs SET state = 'active', broken_reason = NULL, updated_at = $2
+             WHERE id = $1 AND state = 'broken'",
+            )
+            .await?,
             &[&job_id, &now],
         )
         .await?;
     if changed == 0 {
         return Ok(false);
     }
-    tx.execute(&tx.prepare_cached("UPDATE sends SET next_attempt_at = LEAST(next_attempt_at, $2), updated_at = $2
-         WHERE job_id = $1 AND state = 'scheduled'").await?,
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE sends SET next_attempt_at = LEAST(next_attempt_at, $2), updated_at = $2
+         WHERE job_id = $1 AND state = 'scheduled'",
+        )
+        .await?,
         &[&job_id, &now],
     )
     .await?;

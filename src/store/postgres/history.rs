@@ -19,9 +19,13 @@ pub(super) async fn insert_attempt(
     node: &str,
 ) -> Result<(), StoreError> {
     let status = attempt.http_status.map(i32::from);
-    tx.execute(&tx.prepare_cached("INSERT INTO attempts (send_id, started_at, finished_at, http_status, outcome, error,
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO attempts (send_id, started_at, finished_at, http_status, outcome, error,
                                node)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)").await?,
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .await?,
         &[
             &send_id,
             &attempt.started,
@@ -44,9 +48,13 @@ pub(super) async fn attempt_exists(
 ) -> Result<bool, StoreError> {
     let status = attempt.http_status.map(i32::from);
     let row = tx
-        .query_one(&tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM attempts
+        .query_one(
+            &tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM attempts
                             WHERE send_id = $1 AND started_at = $2 AND finished_at = $3
-                              AND http_status IS NOT DISTINCT FROM $4 AND outcome = $5)").await?,
+                              AND http_status IS NOT DISTINCT FROM $4 AND outcome = $5)",
+            )
+            .await?,
             &[
                 &send_id,
                 &attempt.started,
@@ -78,7 +86,9 @@ pub(super) async fn note_attempt(
             attempt.finished,
         ),
         AttemptOutcome::NotFound => {
-            tx.execute(&tx.prepare_cached("UPDATE sends SET reconcile_from = NULL WHERE id = $1").await?,
+            tx.execute(
+                &tx.prepare_cached("UPDATE sends SET reconcile_from = NULL WHERE id = $1")
+                    .await?,
                 &[&send_id],
             )
             .await?;
@@ -91,7 +101,8 @@ pub(super) async fn note_attempt(
         | AttemptOutcome::Redirected
         | AttemptOutcome::Expired => return Ok(()),
     };
-    tx.execute(&tx.prepare_cached(sql).await?, &[&send_id, &at]).await?;
+    tx.execute(&tx.prepare_cached(sql).await?, &[&send_id, &at])
+        .await?;
     Ok(())
 }
 
@@ -103,7 +114,9 @@ pub(super) async fn insert_event(
     job_id: Option<&str>,
     detail: &str,
 ) -> Result<(), StoreError> {
-    tx.execute(&tx.prepare_cached("INSERT INTO events (at, kind, job_id, detail) VALUES ($1, $2, $3, $4)").await?,
+    tx.execute(
+        &tx.prepare_cached("INSERT INTO events (at, kind, job_id, detail) VALUES ($1, $2, $3, $4)")
+            .await?,
         &[&at, &kind.as_str(), &job_id, &detail],
     )
     .await?;
@@ -113,7 +126,11 @@ pub(super) async fn insert_event(
 /// Tells every daemon LISTENing that a send may be due sooner than it knows; delivered
 /// only when the transaction commits.
 pub(super) async fn notify_due(tx: &Transaction<'_>) -> Result<(), StoreError> {
-    tx.execute(&tx.prepare_cached("SELECT pg_notify('msgspool_due', '')").await?, &[])
-        .await?;
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_notify('msgspool_due', '')")
+            .await?,
+        &[],
+    )
+    .await?;
     Ok(())
 }

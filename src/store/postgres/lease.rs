@@ -91,7 +91,10 @@ async fn take_back(
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
     let rows = tx
-        .query(&tx.prepare_cached(TAKE_BACK).await?, &[&now, &store.node(), &error, &own])
+        .query(
+            &tx.prepare_cached(TAKE_BACK).await?,
+            &[&now, &store.node(), &error, &own],
+        )
         .await?;
     let ids = rows
         .iter()
@@ -136,10 +139,14 @@ pub(super) async fn requeue(
     let mut any = false;
     for &(send_id, token) in &held {
         let changed = tx
-            .execute(&tx.prepare_cached("UPDATE sends SET state = 'scheduled',
+            .execute(
+                &tx.prepare_cached(
+                    "UPDATE sends SET state = 'scheduled',
                                   next_attempt_at = COALESCE(next_attempt_at, due_at),
                                   updated_at = $3, lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2").await?,
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                )
+                .await?,
                 &[&send_id, &token, &now],
             )
             .await?;
@@ -176,14 +183,20 @@ pub(super) async fn send_states_of(
         let (ids, tokens): (Vec<i64>, Vec<i64>) = held.iter().copied().unzip();
         let lease = store.settings().lease.as_secs_f64();
         client
-            .query(&client.prepare_cached(RENEW).await?, &[&ids, &tokens, &lease])
+            .query(
+                &client.prepare_cached(RENEW).await?,
+                &[&ids, &tokens, &lease],
+            )
             .await?
             .iter()
             .map(|row| row.try_get::<_, i64>(0))
             .collect::<Result<_, _>>()?
     };
     let rows = client
-        .query(&client.prepare_cached("SELECT id, state FROM sends WHERE id = ANY($1)").await?,
+        .query(
+            &client
+                .prepare_cached("SELECT id, state FROM sends WHERE id = ANY($1)")
+                .await?,
             &[&send_ids],
         )
         .await?;

@@ -19,9 +19,13 @@ pub(super) async fn insert_send(
     send: &NewSend,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tx.execute(&tx.prepare_cached("INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state, next_attempt_at,
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state, next_attempt_at,
                             payload, reference, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 'scheduled', $3, $5, $6, $7, $7)").await?,
+         VALUES ($1, $2, $3, $4, 'scheduled', $3, $5, $6, $7, $7)",
+        )
+        .await?,
         &[
             &job_id,
             &send.occurrence,
@@ -45,10 +49,14 @@ pub(super) async fn insert_occurrence(
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let added = tx
-        .execute(&tx.prepare_cached("INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state,
+        .execute(
+            &tx.prepare_cached(
+                "INSERT INTO sends (job_id, occurrence_at, due_at, expires_at, state,
                                 next_attempt_at, payload, reference, created_at, updated_at)
              VALUES ($1, $2, $3, $4, 'scheduled', $3, $5, $6, $7, $7)
-             ON CONFLICT (job_id, occurrence_at) DO NOTHING").await?,
+             ON CONFLICT (job_id, occurrence_at) DO NOTHING",
+            )
+            .await?,
             &[
                 &job_id,
                 &send.occurrence,
@@ -69,7 +77,11 @@ pub(super) async fn job_and_state(
     send_id: i64,
 ) -> Result<Option<(String, SendState)>, StoreError> {
     let Some(row) = tx
-        .query_opt(&tx.prepare_cached("SELECT job_id, state FROM sends WHERE id = $1").await?, &[&send_id])
+        .query_opt(
+            &tx.prepare_cached("SELECT job_id, state FROM sends WHERE id = $1")
+                .await?,
+            &[&send_id],
+        )
         .await?
     else {
         return Ok(None);
@@ -95,11 +107,15 @@ pub(super) async fn apply_fenced(
             at,
         } => {
             let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id.as_str());
-            tx.execute(&tx.prepare_cached("UPDATE sends SET state = 'sent', bird_message_id = $3, bird_status = $4,
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE sends SET state = 'sent', bird_message_id = $3, bird_status = $4,
                                   attempts = attempts + $5, next_attempt_at = NULL,
                                   finished_at = $6, updated_at = $6,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2").await?,
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                )
+                .await?,
                 &[&send_id, &token, &bird_id, bird_status, &counted, at],
             )
             .await?
@@ -109,10 +125,14 @@ pub(super) async fn apply_fenced(
             error,
             ..
         } => {
-            tx.execute(&tx.prepare_cached("UPDATE sends SET state = 'scheduled', next_attempt_at = $3,
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE sends SET state = 'scheduled', next_attempt_at = $3,
                                   attempts = attempts + $4, last_error = $5, updated_at = $6,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2").await?,
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                )
+                .await?,
                 &[&send_id, &token, next_attempt, &counted, error, &finished],
             )
             .await?
@@ -128,12 +148,16 @@ pub(super) async fn apply_fenced(
                 None => message.clone(),
             };
             let details = details.as_deref().map(as_json);
-            tx.execute(&tx.prepare_cached("UPDATE sends SET state = 'failed', error_code = $3, error_message = $4,
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE sends SET state = 'failed', error_code = $3, error_message = $4,
                                   error_details = $5, last_error = $6,
                                   attempts = attempts + $7, next_attempt_at = NULL,
                                   finished_at = $8, updated_at = $8,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2").await?,
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                )
+                .await?,
                 &[
                     &send_id,
                     &token,
@@ -148,10 +172,14 @@ pub(super) async fn apply_fenced(
             .await?
         }
         SendUpdate::Expired { reason, at } => {
-            tx.execute(&tx.prepare_cached("UPDATE sends SET state = 'expired', last_error = $3, attempts = attempts + $4,
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE sends SET state = 'expired', last_error = $3, attempts = attempts + $4,
                                   next_attempt_at = NULL, finished_at = $5, updated_at = $5,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2").await?,
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                )
+                .await?,
                 &[&send_id, &token, reason, &counted, at],
             )
             .await?
@@ -170,8 +198,12 @@ pub(super) async fn note_late_acceptance(
 ) -> Result<u64, StoreError> {
     let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id);
     Ok(tx
-        .execute(&tx.prepare_cached("UPDATE sends SET bird_message_id = $2, bird_status = $3
-             WHERE id = $1 AND state IN ('canceled', 'replaced') AND bird_message_id IS NULL").await?,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE sends SET bird_message_id = $2, bird_status = $3
+             WHERE id = $1 AND state IN ('canceled', 'replaced') AND bird_message_id IS NULL",
+            )
+            .await?,
             &[&send_id, &bird_id, &bird_status],
         )
         .await?)
@@ -186,7 +218,11 @@ pub(super) async fn move_job_state(
     at: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     Ok(tx
-        .execute(&tx.prepare_cached("UPDATE jobs SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2").await?,
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE jobs SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+            )
+            .await?,
             &[&job_id, &from.as_str(), &to.as_str(), &at],
         )
         .await?)
@@ -200,8 +236,12 @@ pub(super) async fn on_send_finished(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let open: bool = tx
-        .query_one(&tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM sends
-                            WHERE job_id = $1 AND state IN ('scheduled', 'sending'))").await?,
+        .query_one(
+            &tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM sends
+                            WHERE job_id = $1 AND state IN ('scheduled', 'sending'))",
+            )
+            .await?,
             &[&job_id],
         )
         .await?
