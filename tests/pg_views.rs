@@ -1,7 +1,7 @@
 //! The PostgreSQL database as an operator's interface: its views have the names and the
 //! columns (in order) of SQLite's, so a query written for one reads the other; and every
-//! ```sql block of the psql section (`docs/postgres-queries.md`, or the README's section
-//! "PostgreSQL: reading the queue with psql" once it moved there) runs as written.
+//! ```sql block of the psql section (the README's section
+//! "PostgreSQL: reading the queue with psql") runs as written.
 
 #[path = "common/pg.rs"]
 mod pg;
@@ -101,16 +101,11 @@ async fn the_operator_views_have_sqlites_names_and_columns_in_order() {
     assert_eq!(views, expected, "PostgreSQL adds only `cluster`");
 }
 
-/// The psql section: from the README once it is there, else from its own file.
+/// The README's psql section.
 fn psql_section() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
-    let text = match readme.find(SECTION) {
-        Some(start) => readme[start..].to_owned(),
-        None => std::fs::read_to_string(root.join("docs/postgres-queries.md"))
-            .expect("docs/postgres-queries.md (or the section in the README)"),
-    };
-    let start = text.find(SECTION).expect("the section's heading");
+    let text = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let start = text.find(SECTION).expect("the README's psql section");
     let body = &text[start + SECTION.len()..];
     // Up to the next section of the same level.
     let end = body.find("\n## ").map_or(body.len(), |i| i + 1);
