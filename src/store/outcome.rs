@@ -144,7 +144,7 @@ pub(super) fn record_outcome(
 /// Whether an attempt counts towards the send's `attempts` (and so towards giving up):
 /// a request Bird could have processed counts; one it did not (429, a wrong key, no request
 /// made, an outcome never learned) does not. A retry says so itself.
-fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
+pub(super) fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
     if let SendUpdate::Retry { count_attempt, .. } = next {
         return *count_attempt;
     }

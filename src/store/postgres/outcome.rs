@@ -2,7 +2,8 @@
 //! token; when the send ends, a cron job's follow-up and the end of its job, all in one
 //! transaction.
 //!
-//! Owns: when an attempt counts ([`counts_as_attempt`], as SQLite's `outcome.rs`).
+//! Owns: the fenced write of an outcome (when an attempt counts is SQLite's rule, shared:
+//! `store::outcome::counts_as_attempt`).
 //! Trusts: `store.leases()` for the token of each send this process claimed. Guarantees:
 //! the send moves only when it is still `sending` under this process's token; otherwise
 //! (the lease was taken over, the send canceled or replaced, or this process never held
@@ -12,7 +13,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::super::{AttemptOutcome, AttemptRecord, FollowUp, SendState, SendUpdate, StoreError};
+use super::super::outcome::counts_as_attempt;
+use super::super::{AttemptRecord, FollowUp, SendState, SendUpdate, StoreError};
 use super::{PgStore, cron, history, moves};
 
 /// Records an attempt and moves the send to where `next` says (see the module doc).
@@ -112,28 +114,5 @@ fn finished_at(next: &SendUpdate) -> Option<DateTime<Utc>> {
         | SendUpdate::Failed { at, .. }
         | SendUpdate::Expired { at, .. } => Some(*at),
         SendUpdate::Retry { .. } => None,
-    }
-}
-
-/// Whether an attempt counts towards the send's `attempts` (and so towards giving up):
-/// a request Bird could have processed counts; one it did not (429, a wrong key, no request
-/// made, an outcome never learned) does not. A retry says so itself. (SQLite's rule.)
-fn counts_as_attempt(outcome: AttemptOutcome, next: &SendUpdate) -> bool {
-    if let SendUpdate::Retry { count_attempt, .. } = next {
-        return *count_attempt;
-    }
-    match outcome {
-        AttemptOutcome::Sent
-        | AttemptOutcome::Retry
-        | AttemptOutcome::Failed
-        | AttemptOutcome::Unknown => true,
-        // The POST whose outcome was unknown was counted already; a look-up is not a POST.
-        AttemptOutcome::Reconciled
-        | AttemptOutcome::NotFound
-        | AttemptOutcome::Throttled
-        | AttemptOutcome::Unauthorized
-        | AttemptOutcome::Redirected
-        | AttemptOutcome::Expired
-        | AttemptOutcome::Interrupted => false,
     }
 }

@@ -10,12 +10,10 @@
 //! however many daemons it is reported.
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Transaction;
+use deadpool_postgres::Transaction;
 
-use super::super::super::{
-    AttemptOutcome, AttemptRecord, DeliveryStatus, DeliveryUpdate, StoreError,
-};
-use super::super::PgStore;
+use super::super::super::{AttemptRecord, DeliveryStatus, DeliveryUpdate, StoreError};
+use super::super::{PgStore, history};
 
 /// Records a look-up that settled nothing by itself: its attempt row (with this node) and
 /// what it means for the reconcile mark.
@@ -68,60 +66,16 @@ pub(super) async fn record_delivery(
     Ok(moved)
 }
 
-/// Adds one attempt row, made by `node`, and keeps the send's reconcile mark and poll
-/// schedule in step with it, in the caller's transaction: an unknown or interrupted
-/// outcome marks the send to be reconciled from the attempt's start (the earliest such
-/// start kept); a settled one clears the mark, and a sent (or reconciled) one starts
-/// polling from the moment Bird was known to hold the message.
+/// Adds one attempt row, made by `node`, with its reconcile and poll marks (the same
+/// rows an outcome writes: [`history::insert_attempt`], [`history::note_attempt`]).
 async fn insert_attempt(
     tx: &Transaction<'_>,
     node: &str,
     send_id: i64,
     attempt: &AttemptRecord,
 ) -> Result<(), StoreError> {
-    let http_status = attempt.http_status.map(i32::from);
-    tx.execute(
-        "INSERT INTO attempts (send_id, started_at, finished_at, http_status, outcome, error,
-                               node)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[
-            &send_id,
-            &attempt.started,
-            &attempt.finished,
-            &http_status,
-            &attempt.outcome.as_str(),
-            &attempt.error,
-            &node,
-        ],
-    )
-    .await?;
-    let (sql, at) = match attempt.outcome {
-        // LEAST ignores NULL: the first mark, or the earlier of two.
-        AttemptOutcome::Unknown | AttemptOutcome::Interrupted => (
-            "UPDATE sends SET reconcile_from = LEAST(reconcile_from, $2) WHERE id = $1",
-            attempt.started,
-        ),
-        AttemptOutcome::Sent | AttemptOutcome::Reconciled => (
-            "UPDATE sends SET reconcile_from = NULL, next_poll_at = $2, polls = 0 WHERE id = $1",
-            attempt.finished,
-        ),
-        AttemptOutcome::NotFound => {
-            tx.execute(
-                "UPDATE sends SET reconcile_from = NULL WHERE id = $1",
-                &[&send_id],
-            )
-            .await?;
-            return Ok(());
-        }
-        AttemptOutcome::Retry
-        | AttemptOutcome::Throttled
-        | AttemptOutcome::Failed
-        | AttemptOutcome::Unauthorized
-        | AttemptOutcome::Redirected
-        | AttemptOutcome::Expired => return Ok(()),
-    };
-    tx.execute(sql, &[&send_id, &at]).await?;
-    Ok(())
+    history::insert_attempt(tx, send_id, attempt, node).await?;
+    history::note_attempt(tx, send_id, attempt).await
 }
 
 /// Stores `update` for a send: one `delivery_events` row per status, and the send's
