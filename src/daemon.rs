@@ -16,16 +16,20 @@ use sd_notify::NotifyState;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Notify, watch};
 
+mod housekeeping;
 mod lock;
 mod notify;
+mod open;
 mod reload;
 
 pub use lock::{DaemonLocks, LockError, lock_path};
 
+use housekeeping::housekeeping;
+
 use crate::config::{self, Config, ConfigError};
 use crate::dispatch::{Dispatcher, Fatal, recurring};
 use crate::spool::Intake;
-use crate::store::{OpenRole, RunMode, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// What `msgspool run` was asked for on the command line.
 #[derive(Debug, Clone, Default)]
@@ -101,43 +105,7 @@ pub async fn run(opts: RunOptions) -> Result<(), DaemonError> {
         path: cfg.spool.clone(),
         error,
     })?;
-    // Before anything reads or writes the database: a second daemon must not recover the
-    // first one's sends in flight as interrupted and post them again.
-    // A PostgreSQL database is shared by design (leases keep its daemons apart): only the
-    // spool is this daemon's alone.
-    let _locks = match cfg.database.sqlite_path() {
-        Some(path) => DaemonLocks::take(path, &cfg.spool)?,
-        None => DaemonLocks::spool_only(&cfg.spool)?,
-    };
-    let store = open_store(&cfg).await?;
-    let mode = if opts.dry_run {
-        RunMode::DryRun
-    } else {
-        RunMode::Live
-    };
-    match store.claim_mode(mode, chrono::Utc::now()).await? {
-        None => {}
-        Some(RunMode::Live) => {
-            return Err(DaemonError::DryRunOnLiveDatabase {
-                database: cfg.database.to_string(),
-            });
-        }
-        Some(RunMode::DryRun) => {
-            return Err(DaemonError::LiveRunOnDryDatabase {
-                database: cfg.database.to_string(),
-            });
-        }
-    }
-    let recovered = store.recover_interrupted(chrono::Utc::now()).await?;
-    if recovered > 0 {
-        tracing::warn!(
-            sends = recovered,
-            "put back sends interrupted by a crash; they go out again now"
-        );
-    }
-    // A cron job whose next occurrence was lost (or that no longer passes) is put right
-    // before anything is sent.
-    recurring::review(&store, &cfg, chrono::Utc::now()).await;
+    let (_locks, store) = open::open(&cfg, opts.dry_run).await?;
     tracing::info!(
         spool = %cfg.spool.display(),
         database = %cfg.database,
@@ -293,53 +261,5 @@ fn task_end(r: Result<(), tokio::task::JoinError>) -> String {
     match r {
         Ok(()) => "it returned".to_owned(),
         Err(e) => e.to_string(),
-    }
-}
-
-/// Opens the database the config names, for the daemon (migrated). A PostgreSQL
-/// database gets its password now, and this daemon's node name and workspace.
-async fn open_store(cfg: &Config) -> Result<Store, DaemonError> {
-    let env = |name: &str| std::env::var(name).ok();
-    let target = cfg.database.with_secrets(&env)?;
-    let node = match &cfg.database {
-        config::DatabaseTarget::Postgres(pg) => pg.node_name(&cfg.spool),
-        config::DatabaseTarget::Sqlite(_) => String::new(),
-    };
-    let workspace = workspace_of(cfg);
-    Ok(Store::open_target(&target, OpenRole::Daemon, &node, workspace).await?)
-}
-
-/// The workspace whose rate bucket this daemon shares (a dry run has none of its own).
-pub(crate) fn workspace_of(cfg: &Config) -> &str {
-    cfg.bird.workspace_id.as_deref().unwrap_or("dry-run")
-}
-
-/// How often housekeeping looks around: the leader's cron review runs this often.
-const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(30);
-
-/// Periodic WAL checkpoints, so a reader left open cannot grow the WAL without bound; on a
-/// shared database, the leader's review of recurring jobs (a next occurrence lost with a
-/// daemon that died is added again), since no other node's start-up does it.
-async fn housekeeping(
-    store: Store,
-    config: watch::Receiver<Arc<Config>>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut turn: u64 = 0;
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
-            _ = stop.changed() => return,
-        }
-        turn = turn.wrapping_add(1);
-        if store.cluster_leader() {
-            let cfg = config.borrow().clone();
-            recurring::review(&store, &cfg, chrono::Utc::now()).await;
-        }
-        if turn.is_multiple_of(2)
-            && let Err(e) = store.checkpoint().await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
-        }
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 
 use super::super::{AcceptOutcome, EventKind, JobState, NewJob, NewSend, SendState, StoreError};
+use super::job_rows::{insert_job, locked_hash_and_state, revive_replaced, upsert_job};
 use super::{PgStore, cron, history, moves};
 use crate::timefmt::utc_text;
 
@@ -168,34 +169,6 @@ async fn accept_in(
     Ok(AcceptOutcome::Replaced { canceled })
 }
 
-/// The stored sha256 and state of a job, its row and its open sends locked until the end
-/// of the transaction (a claim skips locked sends).
-async fn locked_hash_and_state(
-    tx: &Transaction<'_>,
-    job_id: &str,
-) -> Result<Option<(String, JobState)>, StoreError> {
-    let Some(row) = tx
-        .query_opt(
-            &tx.prepare_cached("SELECT sha256, state FROM jobs WHERE id = $1 FOR UPDATE")
-                .await?,
-            &[&job_id],
-        )
-        .await?
-    else {
-        return Ok(None);
-    };
-    tx.execute(
-        &tx.prepare_cached(
-            "SELECT 1 FROM sends WHERE job_id = $1 AND state IN ('scheduled', 'sending')
-         FOR UPDATE",
-        )
-        .await?,
-        &[&job_id],
-    )
-    .await?;
-    Ok(Some((row.try_get(0)?, JobState::read(row.try_get(1)?)?)))
-}
-
 /// Why new content for a stored job cannot replace it, if it cannot (SQLite's words).
 async fn replace_conflict(
     tx: &Transaction<'_>,
@@ -246,103 +219,6 @@ async fn replace_conflict(
         }
     }
     Ok(None)
-}
-
-/// Inserts a new job row; false when the id exists (another daemon's intake won).
-async fn insert_job(
-    tx: &Transaction<'_>,
-    job: &NewJob,
-    state: JobState,
-    now: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let added = tx
-        .execute(
-            &tx.prepare_cached(
-                "INSERT INTO jobs (id, channel, kind, cron, timezone, until_at, source_name,
-                               source_text, sha256, state, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-             ON CONFLICT (id) DO NOTHING",
-            )
-            .await?,
-            &[
-                &job.id,
-                &job.channel,
-                &job.kind.as_str(),
-                &job.cron,
-                &job.timezone,
-                &job.until,
-                &job.source_name,
-                &job.source_text,
-                &job.sha256,
-                &state.as_str(),
-                &now,
-            ],
-        )
-        .await?;
-    Ok(added > 0)
-}
-
-/// Gives an existing job row the new content, its `created_at` kept.
-async fn upsert_job(
-    tx: &Transaction<'_>,
-    job: &NewJob,
-    state: JobState,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(
-        &tx.prepare_cached(
-            "UPDATE jobs SET channel = $2, kind = $3, cron = $4, timezone = $5, until_at = $6,
-                         source_name = $7, source_text = $8, sha256 = $9, state = $10,
-                         updated_at = $11
-         WHERE id = $1",
-        )
-        .await?,
-        &[
-            &job.id,
-            &job.channel,
-            &job.kind.as_str(),
-            &job.cron,
-            &job.timezone,
-            &job.until,
-            &job.source_name,
-            &job.source_text,
-            &job.sha256,
-            &state.as_str(),
-            &now,
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Gives a replaced send of the same occurrence the new content ((job, occurrence) is
-/// unique): it is scheduled again, its earlier attempts stay attached.
-async fn revive_replaced(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    send: &NewSend,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    Ok(tx
-        .execute(
-            &tx.prepare_cached(
-                "UPDATE sends SET state = 'scheduled', due_at = $3, expires_at = $4,
-                              next_attempt_at = $3, payload = $5, reference = $6, attempts = 0,
-                              last_error = NULL, finished_at = NULL, updated_at = $7
-             WHERE job_id = $1 AND occurrence_at = $2 AND state = 'replaced'",
-            )
-            .await?,
-            &[
-                &job_id,
-                &send.occurrence,
-                &send.due,
-                &send.expires,
-                &send.payload,
-                &send.reference,
-                &now,
-            ],
-        )
-        .await?)
 }
 
 /// The first 12 hex digits of a hash, enough to tell versions apart in an event.

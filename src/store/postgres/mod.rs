@@ -19,6 +19,7 @@ mod cron;
 mod delivery;
 mod error;
 mod history;
+mod job_rows;
 mod jobs;
 mod lease;
 mod listen;
