@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 
-use super::PgStore;
+use super::{PgStore, lease};
 use crate::store::StoreError;
 
 /// The one row of `leader` the daemons compete for.
@@ -66,7 +66,7 @@ async fn turn(store: &PgStore, started_at: chrono::DateTime<Utc>) {
     if let Err(e) = heartbeat(store, started_at).await {
         tracing::warn!(error = %e, "cannot write this node's heartbeat");
     }
-    match renew_leases(store).await {
+    match lease::renew_all(store).await {
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot renew the leases of requests in flight"),
     }
@@ -128,28 +128,6 @@ async fn heartbeat(store: &PgStore, started_at: chrono::DateTime<Utc>) -> Result
         )
         .await?;
     Ok(())
-}
-
-/// Extends the leases this process holds by one lease; how many were renewed. A lease
-/// that ran out is not renewed: another node may be taking it back.
-async fn renew_leases(store: &PgStore) -> Result<u64, StoreError> {
-    let (ids, tokens): (Vec<i64>, Vec<i64>) = store.leases().iter().map(|(i, t)| (*i, *t)).unzip();
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let lease = store.settings().lease.as_secs_f64();
-    let renewed = store
-        .client()
-        .await?
-        .execute(
-            "UPDATE sends SET lease_expires_at = clock_timestamp() + $3 * interval '1 second'
-             FROM unnest($1::BIGINT[], $2::BIGINT[]) AS held (id, token)
-             WHERE sends.id = held.id AND sends.lease_token = held.token
-               AND sends.state = 'sending' AND sends.lease_expires_at > clock_timestamp()",
-            &[&ids, &tokens, &lease],
-        )
-        .await?;
-    Ok(renewed)
 }
 
 /// Renews our term, or takes the term when it ran out; the term number when we lead.

@@ -18,13 +18,51 @@ use chrono::{DateTime, Utc};
 use super::super::{AttemptOutcome, AttemptRecord, EventKind, SendState, StoreError};
 use super::{PgStore, history};
 
-/// Renews this process's leases among the given (id, token) pairs; the ids renewed.
+/// Renews this process's leases among the given (id, token) pairs; the ids renewed. Rows
+/// are locked in id order, as outcomes are written (`outcome::batch`), so a renewal and a
+/// batch of outcomes never wait for each other in a cycle.
 const RENEW: &str = "
+WITH mine AS (
+    SELECT s.id FROM sends s
+    JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS l(id, token)
+      ON s.id = l.id AND s.lease_token = l.token
+    WHERE s.state = 'sending' AND s.lease_expires_at > clock_timestamp()
+    ORDER BY s.id
+    FOR UPDATE OF s)
 UPDATE sends s SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-FROM unnest($1::BIGINT[], $2::BIGINT[]) AS l(id, token)
-WHERE s.id = l.id AND s.state = 'sending' AND s.lease_token = l.token
-  AND s.lease_expires_at > clock_timestamp()
+FROM mine WHERE s.id = mine.id
 RETURNING s.id";
+
+/// [`RENEW`] for the background renewal of every lease held: a send locked right now is
+/// being recorded (or taken back), and is skipped rather than waited for.
+const RENEW_UNLOCKED: &str = "
+WITH mine AS (
+    SELECT s.id FROM sends s
+    JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS l(id, token)
+      ON s.id = l.id AND s.lease_token = l.token
+    WHERE s.state = 'sending' AND s.lease_expires_at > clock_timestamp()
+    ORDER BY s.id
+    FOR UPDATE OF s SKIP LOCKED)
+UPDATE sends s SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
+FROM mine WHERE s.id = mine.id";
+
+/// Extends every lease this process holds by one lease; how many were renewed. A lease
+/// that ran out is not renewed: another node may be taking it back.
+pub(super) async fn renew_all(store: &PgStore) -> Result<u64, StoreError> {
+    let (ids, tokens): (Vec<i64>, Vec<i64>) = store.leases().iter().map(|(i, t)| (*i, *t)).unzip();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let lease = store.settings().lease.as_secs_f64();
+    let client = store.client().await?;
+    let renewed = client
+        .execute(
+            &client.prepare_cached(RENEW_UNLOCKED).await?,
+            &[&ids, &tokens, &lease],
+        )
+        .await?;
+    Ok(renewed)
+}
 
 /// Puts `sending` sends whose lease ran out (or, with $4, that node $4 held) back to
 /// `scheduled`, due $1, marked for reconcile from their claim, each with an `interrupted`

@@ -79,6 +79,8 @@ struct Inner {
     /// Whether this node holds the leader's term (set by `cluster`, read by
     /// `cluster_leader`): false until elected, and again once a renewal fails.
     leading: AtomicBool,
+    /// Outcomes waiting to be committed together.
+    outcomes: outcome::Batcher,
 }
 
 impl PgStore {
@@ -98,6 +100,7 @@ impl PgStore {
                 rate: AtomicU32::new(0),
                 alive: AtomicBool::new(true),
                 leading: AtomicBool::new(false),
+                outcomes: outcome::Batcher::default(),
             }),
         };
         let mut client = store.client().await.map_err(|e| StoreError::Open {
@@ -155,6 +158,10 @@ impl PgStore {
 
     pub(super) fn set_leading(&self, leads: bool) {
         self.inner.leading.store(leads, Ordering::Relaxed);
+    }
+
+    fn outcomes(&self) -> &outcome::Batcher {
+        &self.inner.outcomes
     }
 
     pub(super) fn alive(&self) -> bool {

@@ -89,8 +89,10 @@ pub(super) async fn job_and_state(
     Ok(Some((row.try_get(0)?, SendState::read(row.try_get(1)?)?)))
 }
 
-/// Moves a send this process holds under `token` to where `next` says; 0 rows when the
-/// lease is not ours any more (taken over, canceled, replaced).
+/// Moves a send this process holds under `token` to where `next` says; its job, or `None`
+/// when the lease is not ours any more (taken over, canceled, replaced). An acceptance with
+/// `poll_from` also starts polling from then (what `history::note_attempt` would do, in the
+/// same statement: this is dispatch's hot path).
 pub(super) async fn apply_fenced(
     tx: &Transaction<'_>,
     send_id: i64,
@@ -98,25 +100,38 @@ pub(super) async fn apply_fenced(
     next: &SendUpdate,
     counted: bool,
     finished: DateTime<Utc>,
-) -> Result<u64, StoreError> {
+    poll_from: Option<DateTime<Utc>>,
+) -> Result<Option<String>, StoreError> {
     let counted = i32::from(counted);
-    let changed = match next {
+    let moved = match next {
         SendUpdate::Sent {
             bird_message_id,
             bird_status,
             at,
         } => {
             let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id.as_str());
-            tx.execute(
+            tx.query_opt(
                 &tx.prepare_cached(
                     "UPDATE sends SET state = 'sent', bird_message_id = $3, bird_status = $4,
                                   attempts = attempts + $5, next_attempt_at = NULL,
                                   finished_at = $6, updated_at = $6,
-                                  lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                                  lease_token = NULL, lease_expires_at = NULL,
+                                  next_poll_at = COALESCE($7, next_poll_at),
+                                  polls = CASE WHEN $7 IS NULL THEN polls ELSE 0 END,
+                                  reconcile_from = CASE WHEN $7 IS NULL THEN reconcile_from END
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING job_id",
                 )
                 .await?,
-                &[&send_id, &token, &bird_id, bird_status, &counted, at],
+                &[
+                    &send_id,
+                    &token,
+                    &bird_id,
+                    bird_status,
+                    &counted,
+                    at,
+                    &poll_from,
+                ],
             )
             .await?
         }
@@ -125,12 +140,13 @@ pub(super) async fn apply_fenced(
             error,
             ..
         } => {
-            tx.execute(
+            tx.query_opt(
                 &tx.prepare_cached(
                     "UPDATE sends SET state = 'scheduled', next_attempt_at = $3,
                                   attempts = attempts + $4, last_error = $5, updated_at = $6,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING job_id",
                 )
                 .await?,
                 &[&send_id, &token, next_attempt, &counted, error, &finished],
@@ -148,14 +164,15 @@ pub(super) async fn apply_fenced(
                 None => message.clone(),
             };
             let details = details.as_deref().map(as_json);
-            tx.execute(
+            tx.query_opt(
                 &tx.prepare_cached(
                     "UPDATE sends SET state = 'failed', error_code = $3, error_message = $4,
                                   error_details = $5, last_error = $6,
                                   attempts = attempts + $7, next_attempt_at = NULL,
                                   finished_at = $8, updated_at = $8,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING job_id",
                 )
                 .await?,
                 &[
@@ -172,12 +189,13 @@ pub(super) async fn apply_fenced(
             .await?
         }
         SendUpdate::Expired { reason, at } => {
-            tx.execute(
+            tx.query_opt(
                 &tx.prepare_cached(
                     "UPDATE sends SET state = 'expired', last_error = $3, attempts = attempts + $4,
                                   next_attempt_at = NULL, finished_at = $5, updated_at = $5,
                                   lease_token = NULL, lease_expires_at = NULL
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2",
+                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
+                 RETURNING job_id",
                 )
                 .await?,
                 &[&send_id, &token, reason, &counted, at],
@@ -185,7 +203,7 @@ pub(super) async fn apply_fenced(
             .await?
         }
     };
-    Ok(changed)
+    Ok(moved.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Keeps Bird's id and status on a send canceled (or replaced) while Bird was taking it;
@@ -235,20 +253,17 @@ pub(super) async fn on_send_finished(
     job_id: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let open: bool = tx
-        .query_one(
-            &tx.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM sends
-                            WHERE job_id = $1 AND state IN ('scheduled', 'sending'))",
-            )
-            .await?,
-            &[&job_id],
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE jobs SET state = 'finished', updated_at = $2
+             WHERE id = $1 AND state = 'active'
+               AND NOT EXISTS (SELECT 1 FROM sends
+                               WHERE job_id = $1 AND state IN ('scheduled', 'sending'))",
         )
-        .await?
-        .try_get(0)?;
-    if !open {
-        move_job_state(tx, job_id, JobState::Active, JobState::Finished, at).await?;
-    }
+        .await?,
+        &[&job_id, &at],
+    )
+    .await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! refused when the database is newer than this msgspool.
 
 mod v1;
+mod v2;
 
 use super::super::StoreError;
 use super::PgTarget;
@@ -14,11 +15,18 @@ struct Migration {
 }
 
 /// Every migration, in order; `version` counts up from 1 without gaps.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema: the tables and views of SQLite's versions 1 to 3, with sends' leases, nodes, leader and rate_buckets; view cluster",
-    sql: v1::V1_INITIAL,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema: the tables and views of SQLite's versions 1 to 3, with sends' leases, nodes, leader and rate_buckets; view cluster",
+        sql: v1::V1_INITIAL,
+    },
+    Migration {
+        version: 2,
+        description: "sends: drop the index on (state, next_attempt_at)",
+        sql: v2::V2_DROP_STATE_INDEX,
+    },
+];
 
 /// The newest PostgreSQL schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
