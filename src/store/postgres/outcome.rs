@@ -12,6 +12,7 @@
 //! still keeps Bird's id, as on SQLite. The token leaves the map only after the commit.
 
 mod batch;
+mod bulk;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;

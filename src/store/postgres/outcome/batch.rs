@@ -10,12 +10,14 @@
 //! alone, so one outcome's error never becomes another's, and each answer is that
 //! outcome's own.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use super::super::super::StoreError;
 use super::super::{Inner, PgStore};
+use super::bulk::{self, Accepted};
 use super::{Outcome, forget, record_alone, record_in};
 
 /// Outcomes in one transaction at most: a failed batch is redone one by one, so this
@@ -123,12 +125,41 @@ async fn commit(store: &PgStore, mut batch: Vec<Queued>) {
 }
 
 /// Every outcome of `batch` in one transaction; the lease tokens to forget, in order.
+/// Acceptances of sends held here go through the set-based path ([`bulk`]); the rest, and
+/// any whose fence did not hold, one by one.
 async fn together(store: &PgStore, batch: &[Queued]) -> Result<Vec<Option<i64>>, StoreError> {
+    let tokens: Vec<Option<i64>> = {
+        let leases = store.leases();
+        batch
+            .iter()
+            .map(|queued| leases.get(&queued.outcome.send_id).copied())
+            .collect()
+    };
+    let mut times_seen: HashMap<i64, usize> = HashMap::new();
+    for queued in batch {
+        *times_seen.entry(queued.outcome.send_id).or_default() += 1;
+    }
+    // A send with two outcomes in the batch has them recorded in order, the slow way.
+    let accepted: Vec<Accepted<'_>> = batch
+        .iter()
+        .zip(&tokens)
+        .filter(|(queued, _)| times_seen.get(&queued.outcome.send_id) == Some(&1))
+        .filter_map(|(queued, token)| Accepted::of(&queued.outcome, *token))
+        .collect();
     let mut client = store.client().await?;
     let tx = client.transaction().await?;
+    let moved = if accepted.is_empty() {
+        HashSet::new()
+    } else {
+        bulk::record(&tx, store.node(), &accepted).await?
+    };
     let mut held = Vec::with_capacity(batch.len());
-    for queued in batch {
-        held.push(record_in(&tx, store, &queued.outcome).await?);
+    for (queued, token) in batch.iter().zip(tokens) {
+        if moved.contains(&queued.outcome.send_id) {
+            held.push(token);
+        } else {
+            held.push(record_in(&tx, store, &queued.outcome).await?);
+        }
     }
     tx.commit().await?;
     Ok(held)
