@@ -205,3 +205,21 @@ async fn sends_carry_no_index_on_state_and_next_attempt() {
         msgspool::store::postgres::PG_KNOWN_VERSION
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acceptance_with_a_follow_up_starts_polling_as_one_without() {
+    let Some((url, a, ids)) = claimed(1).await else {
+        return;
+    };
+    // A follow-up keeps the outcome off the set-based path: the one-by-one fenced update
+    // sets the polling marks itself.
+    let at = now() + chrono::Duration::seconds(3);
+    let follow = msgspool::store::FollowUp::End { skipped: None };
+    a.record_outcome_then(ids[0], accepted_at(at), sent(ids[0]), Some(follow))
+        .await
+        .unwrap();
+    let sql = "SELECT count(*) FROM sends s JOIN attempts t ON t.send_id = s.id
+               WHERE s.state = 'sent' AND s.next_poll_at = t.finished_at AND s.polls = 0
+                 AND s.reconcile_from IS NULL AND s.attempts = 1";
+    assert_eq!(number(&url, sql).await, 1);
+}
