@@ -7,15 +7,15 @@
 
 #[path = "common/pg.rs"]
 mod pg;
+#[path = "common/store_jobs.rs"]
+mod store_jobs;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
-use msgspool::store::{
-    AttemptOutcome, AttemptRecord, Backend, JobKind, NewJob, NewSend, SendState, SendUpdate,
-};
+use msgspool::store::{Backend, SendState, SendUpdate};
 
 fn now() -> DateTime<Utc> {
     "2026-03-01T10:00:00Z".parse().unwrap()
@@ -46,48 +46,13 @@ async fn daemon(url: &str, node: &str) -> PgStore {
     PgStore::connect(&target, settings).await.unwrap()
 }
 
-/// A one-off job `id` with one send due at each of `times`.
-fn job(id: &str, times: &[DateTime<Utc>]) -> NewJob {
-    NewJob {
-        id: id.to_owned(),
-        channel: "whatsapp".to_owned(),
-        kind: JobKind::Once,
-        cron: None,
-        timezone: None,
-        until: None,
-        source_name: format!("{id}.toml"),
-        source_text: id.to_owned(),
-        sha256: format!("sha-{id}"),
-        sends: times
-            .iter()
-            .map(|&t| NewSend {
-                occurrence: t,
-                due: t,
-                expires: t + chrono::Duration::hours(36),
-                payload: "{}".to_owned(),
-                reference: format!("ref-{id}-{}", t.timestamp()),
-            })
-            .collect(),
-    }
-}
-
 /// Stores `count` one-send jobs, all due now.
 async fn due_jobs(store: &PgStore, count: usize) {
     let jobs = (0..count)
-        .map(|i| job(&format!("j{i:03}"), &[now()]))
+        .map(|i| store_jobs::one_off(&format!("j{i:03}"), &[now()]))
         .collect();
     for answer in store.accept_jobs(jobs, now()).await {
         answer.unwrap();
-    }
-}
-
-fn sent_attempt(at: DateTime<Utc>) -> AttemptRecord {
-    AttemptRecord {
-        started: at,
-        finished: at,
-        http_status: Some(202),
-        outcome: AttemptOutcome::Sent,
-        error: None,
     }
 }
 
@@ -182,13 +147,13 @@ async fn an_outcome_after_the_lease_was_taken_over_records_only_its_attempt() {
     // The take-back marked it for reconcile: A's POST may have reached Bird.
     assert!(again[0].reconcile_from.is_some());
 
-    a.record_outcome(id, sent_attempt(now()), sent("from-a"))
+    a.record_outcome(id, store_jobs::accepted_at(now()), sent("from-a"))
         .await
         .unwrap();
     assert_eq!(row(&url, id).await, ("sending".into(), 0, Some("b".into())));
 
     let later = now() + chrono::Duration::seconds(1);
-    b.record_outcome(id, sent_attempt(later), sent("from-b"))
+    b.record_outcome(id, store_jobs::accepted_at(later), sent("from-b"))
         .await
         .unwrap();
     assert_eq!(row(&url, id).await.0, "sent");
@@ -250,7 +215,7 @@ async fn the_recheck_says_sending_only_under_a_live_lease_of_ours_and_renews_it(
         Some(SendState::Scheduled)
     );
     // A forgot its token: its late outcome changes nothing but adds its attempt.
-    a.record_outcome(ours, sent_attempt(now()), sent("late"))
+    a.record_outcome(ours, store_jobs::accepted_at(now()), sent("late"))
         .await
         .unwrap();
     assert_eq!(row(&url, ours).await.0, "sending");
@@ -279,7 +244,7 @@ async fn recovery_of_one_node_leaves_another_nodes_live_leases_alone() {
     );
     // And the leader's sweep does not touch a live lease either.
     assert_eq!(b_again.take_back_expired(now()).await.unwrap(), 0);
-    a.record_outcome(held_by_a, sent_attempt(now()), sent("a-1"))
+    a.record_outcome(held_by_a, store_jobs::accepted_at(now()), sent("a-1"))
         .await
         .unwrap();
     assert_eq!(row(&url, held_by_a).await.0, "sent");

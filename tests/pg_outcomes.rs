@@ -4,14 +4,14 @@
 
 #[path = "common/pg.rs"]
 mod pg;
+#[path = "common/store_jobs.rs"]
+mod store_jobs;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
-use msgspool::store::{
-    AttemptOutcome, AttemptRecord, Backend, JobKind, NewJob, NewSend, SendUpdate, StoreError,
-};
+use msgspool::store::{Backend, SendUpdate, StoreError};
 
 fn now() -> DateTime<Utc> {
     "2026-03-01T10:00:00Z".parse().unwrap()
@@ -39,7 +39,9 @@ async fn claimed(count: usize) -> Option<(String, PgStore, Vec<i64>)> {
     }
     let url = pg::cluster().fresh_database().await;
     let a = daemon(&url, "a").await;
-    let jobs = (0..count).map(|i| job(&format!("j{i:03}"))).collect();
+    let jobs = (0..count)
+        .map(|i| store_jobs::one_off(&format!("j{i:03}"), &[now()]))
+        .collect();
     for answer in a.accept_jobs(jobs, now()).await {
         answer.unwrap();
     }
@@ -52,37 +54,6 @@ async fn claimed(count: usize) -> Option<(String, PgStore, Vec<i64>)> {
         .collect();
     assert_eq!(ids.len(), count);
     Some((url, a, ids))
-}
-
-fn job(id: &str) -> NewJob {
-    NewJob {
-        id: id.to_owned(),
-        channel: "whatsapp".to_owned(),
-        kind: JobKind::Once,
-        cron: None,
-        timezone: None,
-        until: None,
-        source_name: format!("{id}.toml"),
-        source_text: id.to_owned(),
-        sha256: format!("sha-{id}"),
-        sends: vec![NewSend {
-            occurrence: now(),
-            due: now(),
-            expires: now() + chrono::Duration::hours(36),
-            payload: "{}".to_owned(),
-            reference: format!("ref-{id}"),
-        }],
-    }
-}
-
-fn accepted_at(at: DateTime<Utc>) -> AttemptRecord {
-    AttemptRecord {
-        started: at,
-        finished: at,
-        http_status: Some(202),
-        outcome: AttemptOutcome::Sent,
-        error: None,
-    }
 }
 
 fn sent(send_id: i64) -> SendUpdate {
@@ -103,7 +74,9 @@ async fn record_all(store: &PgStore, ids: &[i64]) -> Vec<(i64, Result<(), StoreE
             let at = now() + chrono::Duration::milliseconds(id);
             (
                 id,
-                store.record_outcome(id, accepted_at(at), sent(id)).await,
+                store
+                    .record_outcome(id, store_jobs::accepted_at(at), sent(id))
+                    .await,
             )
         });
     }
@@ -215,9 +188,14 @@ async fn an_acceptance_with_a_follow_up_starts_polling_as_one_without() {
     // sets the polling marks itself.
     let at = now() + chrono::Duration::seconds(3);
     let follow = msgspool::store::FollowUp::End { skipped: None };
-    a.record_outcome_then(ids[0], accepted_at(at), sent(ids[0]), Some(follow))
-        .await
-        .unwrap();
+    a.record_outcome_then(
+        ids[0],
+        store_jobs::accepted_at(at),
+        sent(ids[0]),
+        Some(follow),
+    )
+    .await
+    .unwrap();
     let sql = "SELECT count(*) FROM sends s JOIN attempts t ON t.send_id = s.id
                WHERE s.state = 'sent' AND s.next_poll_at = t.finished_at AND s.polls = 0
                  AND s.reconcile_from IS NULL AND s.attempts = 1";

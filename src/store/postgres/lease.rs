@@ -18,33 +18,35 @@ use chrono::{DateTime, Utc};
 use super::super::{AttemptOutcome, AttemptRecord, EventKind, SendState, StoreError};
 use super::{PgStore, history};
 
-/// Renews this process's leases among the given (id, token) pairs; the ids renewed. Rows
-/// are locked in id order, as outcomes are written (`outcome::batch`), so a renewal and a
-/// batch of outcomes never wait for each other in a cycle.
-const RENEW: &str = "
-WITH mine AS (
+/// Renews this process's leases among the given (id, token) pairs, returning the ids
+/// renewed; `$lock` ends the row lock. Rows are locked in id order, as outcomes are
+/// written (`outcome::batch`), so a renewal and a batch of outcomes never wait for each
+/// other in a cycle.
+macro_rules! renew {
+    ($lock:literal) => {
+        concat!(
+            "WITH mine AS (
     SELECT s.id FROM sends s
     JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS l(id, token)
       ON s.id = l.id AND s.lease_token = l.token
     WHERE s.state = 'sending' AND s.lease_expires_at > clock_timestamp()
     ORDER BY s.id
-    FOR UPDATE OF s)
+    FOR UPDATE OF s",
+            $lock,
+            ")
 UPDATE sends s SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
 FROM mine WHERE s.id = mine.id
-RETURNING s.id";
+RETURNING s.id"
+        )
+    };
+}
 
-/// [`RENEW`] for the background renewal of every lease held: a send locked right now is
-/// being recorded (or taken back), and is skipped rather than waited for.
-const RENEW_UNLOCKED: &str = "
-WITH mine AS (
-    SELECT s.id FROM sends s
-    JOIN unnest($1::BIGINT[], $2::BIGINT[]) AS l(id, token)
-      ON s.id = l.id AND s.lease_token = l.token
-    WHERE s.state = 'sending' AND s.lease_expires_at > clock_timestamp()
-    ORDER BY s.id
-    FOR UPDATE OF s SKIP LOCKED)
-UPDATE sends s SET lease_expires_at = clock_timestamp() + make_interval(secs => $3)
-FROM mine WHERE s.id = mine.id";
+/// The re-check before a POST waits for a locked row: it must know.
+const RENEW: &str = renew!("");
+
+/// The background renewal of every lease held: a send locked right now is being recorded
+/// (or taken back), and is skipped rather than waited for.
+const RENEW_UNLOCKED: &str = renew!(" SKIP LOCKED");
 
 /// Extends every lease this process holds by one lease; how many were renewed. A lease
 /// that ran out is not renewed: another node may be taking it back.
