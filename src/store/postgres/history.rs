@@ -18,22 +18,37 @@ pub(super) async fn insert_attempt(
     attempt: &AttemptRecord,
     node: &str,
 ) -> Result<(), StoreError> {
-    let status = attempt.http_status.map(i32::from);
+    insert_attempts(tx, node, &[send_id], &[attempt]).await
+}
+
+/// Records one try of each of `send_ids` (the try at the same place in `attempts`), all
+/// made by `node`.
+pub(super) async fn insert_attempts(
+    tx: &Transaction<'_>,
+    node: &str,
+    send_ids: &[i64],
+    attempts: &[&AttemptRecord],
+) -> Result<(), StoreError> {
+    let started: Vec<DateTime<Utc>> = attempts.iter().map(|a| a.started).collect();
+    let finished: Vec<DateTime<Utc>> = attempts.iter().map(|a| a.finished).collect();
+    let statuses: Vec<Option<i32>> = attempts
+        .iter()
+        .map(|a| a.http_status.map(i32::from))
+        .collect();
+    let outcomes: Vec<&str> = attempts.iter().map(|a| a.outcome.as_str()).collect();
+    let errors: Vec<Option<&str>> = attempts.iter().map(|a| a.error.as_deref()).collect();
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO attempts (send_id, started_at, finished_at, http_status, outcome, error,
-                               node)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                   node)
+             SELECT a.id, a.started, a.finished, a.status, a.outcome, a.error, $7
+             FROM unnest($1::BIGINT[], $2::TIMESTAMPTZ[], $3::TIMESTAMPTZ[], $4::INT[],
+                         $5::TEXT[], $6::TEXT[]) AS a(id, started, finished, status, outcome,
+                                                      error)",
         )
         .await?,
         &[
-            &send_id,
-            &attempt.started,
-            &attempt.finished,
-            &status,
-            &attempt.outcome.as_str(),
-            &attempt.error,
-            &node,
+            &send_ids, &started, &finished, &statuses, &outcomes, &errors, &node,
         ],
     )
     .await?;

@@ -91,8 +91,7 @@ pub(super) async fn job_and_state(
 
 /// Moves a send this process holds under `token` to where `next` says; its job, or `None`
 /// when the lease is not ours any more (taken over, canceled, replaced). An acceptance with
-/// `poll_from` also starts polling from then (what `history::note_attempt` would do, in the
-/// same statement: this is dispatch's hot path).
+/// `poll_from` also starts polling from then (see [`SentMoves`]).
 pub(super) async fn apply_fenced(
     tx: &Transaction<'_>,
     send_id: i64,
@@ -109,31 +108,17 @@ pub(super) async fn apply_fenced(
             bird_status,
             at,
         } => {
-            let bird_id = (!bird_message_id.is_empty()).then_some(bird_message_id.as_str());
-            tx.query_opt(
-                &tx.prepare_cached(
-                    "UPDATE sends SET state = 'sent', bird_message_id = $3, bird_status = $4,
-                                  attempts = attempts + $5, next_attempt_at = NULL,
-                                  finished_at = $6, updated_at = $6,
-                                  lease_token = NULL, lease_expires_at = NULL,
-                                  next_poll_at = COALESCE($7, next_poll_at),
-                                  polls = CASE WHEN $7 IS NULL THEN polls ELSE 0 END,
-                                  reconcile_from = CASE WHEN $7 IS NULL THEN reconcile_from END
-                 WHERE id = $1 AND state = 'sending' AND lease_token = $2
-                 RETURNING job_id",
-                )
-                .await?,
-                &[
-                    &send_id,
-                    &token,
-                    &bird_id,
-                    bird_status,
-                    &counted,
-                    at,
-                    &poll_from,
-                ],
-            )
-            .await?
+            let one = SentMoves {
+                ids: vec![send_id],
+                tokens: vec![token],
+                bird_ids: vec![(!bird_message_id.is_empty()).then_some(bird_message_id.as_str())],
+                statuses: vec![bird_status.as_str()],
+                counted: vec![counted],
+                ats: vec![*at],
+                polls_from: vec![poll_from],
+            };
+            let moved = move_to_sent(tx, &one).await?;
+            return Ok(moved.into_iter().next().map(|(_, job_id)| job_id));
         }
         SendUpdate::Retry {
             next_attempt,
@@ -206,6 +191,59 @@ pub(super) async fn apply_fenced(
     Ok(moved.map(|row| row.try_get(0)).transpose()?)
 }
 
+/// Sends accepted by Bird, to move to `sent` under their lease tokens: one entry per send
+/// in each column (the set-based form serves one send and a batch alike).
+pub(super) struct SentMoves<'a> {
+    pub ids: Vec<i64>,
+    pub tokens: Vec<i64>,
+    pub bird_ids: Vec<Option<&'a str>>,
+    pub statuses: Vec<&'a str>,
+    /// 1 when the attempt counts, else 0.
+    pub counted: Vec<i32>,
+    pub ats: Vec<DateTime<Utc>>,
+    /// When set, polling starts then (what `history::note_attempt` does for an acceptance,
+    /// in the same statement: this is dispatch's hot path).
+    pub polls_from: Vec<Option<DateTime<Utc>>>,
+}
+
+/// Moves the sends of `moves` whose fence holds to `sent`; (send, job) of each moved.
+pub(super) async fn move_to_sent(
+    tx: &Transaction<'_>,
+    moves: &SentMoves<'_>,
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let rows = tx
+        .query(
+            &tx.prepare_cached(
+                "UPDATE sends s SET state = 'sent', bird_message_id = u.bird_id,
+                     bird_status = u.bird_status, attempts = s.attempts + u.counted,
+                     next_attempt_at = NULL, finished_at = u.at, updated_at = u.at,
+                     lease_token = NULL, lease_expires_at = NULL,
+                     next_poll_at = COALESCE(u.poll_from, s.next_poll_at),
+                     polls = CASE WHEN u.poll_from IS NULL THEN s.polls ELSE 0 END,
+                     reconcile_from = CASE WHEN u.poll_from IS NULL THEN s.reconcile_from END
+                 FROM unnest($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::INT[],
+                             $6::TIMESTAMPTZ[], $7::TIMESTAMPTZ[])
+                      AS u(id, token, bird_id, bird_status, counted, at, poll_from)
+                 WHERE s.id = u.id AND s.state = 'sending' AND s.lease_token = u.token
+                 RETURNING s.id, s.job_id",
+            )
+            .await?,
+            &[
+                &moves.ids,
+                &moves.tokens,
+                &moves.bird_ids,
+                &moves.statuses,
+                &moves.counted,
+                &moves.ats,
+                &moves.polls_from,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
 /// Keeps Bird's id and status on a send canceled (or replaced) while Bird was taking it;
 /// its state stands.
 pub(super) async fn note_late_acceptance(
@@ -253,15 +291,26 @@ pub(super) async fn on_send_finished(
     job_id: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    finish_jobs(tx, &[job_id.to_owned()], &[at]).await
+}
+
+/// [`on_send_finished`] for several jobs, each ended at its instant in `ends`; give them
+/// in one order (by id), so that writers lock jobs alike.
+pub(super) async fn finish_jobs(
+    tx: &Transaction<'_>,
+    job_ids: &[String],
+    ends: &[DateTime<Utc>],
+) -> Result<(), StoreError> {
     tx.execute(
         &tx.prepare_cached(
-            "UPDATE jobs SET state = 'finished', updated_at = $2
-             WHERE id = $1 AND state = 'active'
-               AND NOT EXISTS (SELECT 1 FROM sends
-                               WHERE job_id = $1 AND state IN ('scheduled', 'sending'))",
+            "UPDATE jobs j SET state = 'finished', updated_at = f.at
+             FROM unnest($1::TEXT[], $2::TIMESTAMPTZ[]) AS f(id, at)
+             WHERE j.id = f.id AND j.state = 'active'
+               AND NOT EXISTS (SELECT 1 FROM sends s
+                               WHERE s.job_id = f.id AND s.state IN ('scheduled', 'sending'))",
         )
         .await?,
-        &[&job_id, &at],
+        &[&job_ids, &ends],
     )
     .await?;
     Ok(())
