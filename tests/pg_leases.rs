@@ -7,18 +7,22 @@
 
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/store_jobs.rs"]
-mod store_jobs;
+// The conformance suite's jobs and attempts (these tests use a few of them).
+#[allow(dead_code)]
+#[path = "conformance/fixtures.rs"]
+mod fixtures;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use fixtures::now;
 use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
-use msgspool::store::{Backend, SendState, SendUpdate};
+use msgspool::store::{AttemptOutcome, AttemptRecord, Backend, SendState, SendUpdate};
 
-fn now() -> DateTime<Utc> {
-    "2026-03-01T10:00:00Z".parse().unwrap()
+/// A try that Bird answered 202 at `at`.
+fn accepted_at(at: DateTime<Utc>) -> AttemptRecord {
+    fixtures::attempt(at, Some(202), AttemptOutcome::Sent)
 }
 
 /// A fresh database and two daemons on it, nodes `a` and `b`; `None` when PostgreSQL
@@ -49,7 +53,7 @@ async fn daemon(url: &str, node: &str) -> PgStore {
 /// Stores `count` one-send jobs, all due now.
 async fn due_jobs(store: &PgStore, count: usize) {
     let jobs = (0..count)
-        .map(|i| store_jobs::one_off(&format!("j{i:03}"), &[now()]))
+        .map(|i| fixtures::job(&format!("j{i:03}"), "content", &[now()]))
         .collect();
     for answer in store.accept_jobs(jobs, now()).await {
         answer.unwrap();
@@ -147,13 +151,13 @@ async fn an_outcome_after_the_lease_was_taken_over_records_only_its_attempt() {
     // The take-back marked it for reconcile: A's POST may have reached Bird.
     assert!(again[0].reconcile_from.is_some());
 
-    a.record_outcome(id, store_jobs::accepted_at(now()), sent("from-a"))
+    a.record_outcome(id, accepted_at(now()), sent("from-a"))
         .await
         .unwrap();
     assert_eq!(row(&url, id).await, ("sending".into(), 0, Some("b".into())));
 
     let later = now() + chrono::Duration::seconds(1);
-    b.record_outcome(id, store_jobs::accepted_at(later), sent("from-b"))
+    b.record_outcome(id, accepted_at(later), sent("from-b"))
         .await
         .unwrap();
     assert_eq!(row(&url, id).await.0, "sent");
@@ -215,7 +219,7 @@ async fn the_recheck_says_sending_only_under_a_live_lease_of_ours_and_renews_it(
         Some(SendState::Scheduled)
     );
     // A forgot its token: its late outcome changes nothing but adds its attempt.
-    a.record_outcome(ours, store_jobs::accepted_at(now()), sent("late"))
+    a.record_outcome(ours, accepted_at(now()), sent("late"))
         .await
         .unwrap();
     assert_eq!(row(&url, ours).await.0, "sending");
@@ -244,7 +248,7 @@ async fn recovery_of_one_node_leaves_another_nodes_live_leases_alone() {
     );
     // And the leader's sweep does not touch a live lease either.
     assert_eq!(b_again.take_back_expired(now()).await.unwrap(), 0);
-    a.record_outcome(held_by_a, store_jobs::accepted_at(now()), sent("a-1"))
+    a.record_outcome(held_by_a, accepted_at(now()), sent("a-1"))
         .await
         .unwrap();
     assert_eq!(row(&url, held_by_a).await.0, "sent");

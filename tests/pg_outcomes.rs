@@ -4,17 +4,21 @@
 
 #[path = "common/pg.rs"]
 mod pg;
-#[path = "common/store_jobs.rs"]
-mod store_jobs;
+// The conformance suite's jobs and attempts (these tests use a few of them).
+#[allow(dead_code)]
+#[path = "conformance/fixtures.rs"]
+mod fixtures;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use fixtures::now;
 use msgspool::store::postgres::{PgSettings, PgStore, PgTarget};
-use msgspool::store::{Backend, SendUpdate, StoreError};
+use msgspool::store::{AttemptOutcome, AttemptRecord, Backend, SendUpdate, StoreError};
 
-fn now() -> DateTime<Utc> {
-    "2026-03-01T10:00:00Z".parse().unwrap()
+/// A try that Bird answered 202 at `at`.
+fn accepted_at(at: DateTime<Utc>) -> AttemptRecord {
+    fixtures::attempt(at, Some(202), AttemptOutcome::Sent)
 }
 
 async fn daemon(url: &str, node: &str) -> PgStore {
@@ -40,7 +44,7 @@ async fn claimed(count: usize) -> Option<(String, PgStore, Vec<i64>)> {
     let url = pg::cluster().fresh_database().await;
     let a = daemon(&url, "a").await;
     let jobs = (0..count)
-        .map(|i| store_jobs::one_off(&format!("j{i:03}"), &[now()]))
+        .map(|i| fixtures::job(&format!("j{i:03}"), "content", &[now()]))
         .collect();
     for answer in a.accept_jobs(jobs, now()).await {
         answer.unwrap();
@@ -74,9 +78,7 @@ async fn record_all(store: &PgStore, ids: &[i64]) -> Vec<(i64, Result<(), StoreE
             let at = now() + chrono::Duration::milliseconds(id);
             (
                 id,
-                store
-                    .record_outcome(id, store_jobs::accepted_at(at), sent(id))
-                    .await,
+                store.record_outcome(id, accepted_at(at), sent(id)).await,
             )
         });
     }
@@ -188,14 +190,9 @@ async fn an_acceptance_with_a_follow_up_starts_polling_as_one_without() {
     // sets the polling marks itself.
     let at = now() + chrono::Duration::seconds(3);
     let follow = msgspool::store::FollowUp::End { skipped: None };
-    a.record_outcome_then(
-        ids[0],
-        store_jobs::accepted_at(at),
-        sent(ids[0]),
-        Some(follow),
-    )
-    .await
-    .unwrap();
+    a.record_outcome_then(ids[0], accepted_at(at), sent(ids[0]), Some(follow))
+        .await
+        .unwrap();
     let sql = "SELECT count(*) FROM sends s JOIN attempts t ON t.send_id = s.id
                WHERE s.state = 'sent' AND s.next_poll_at = t.finished_at AND s.polls = 0
                  AND s.reconcile_from IS NULL AND s.attempts = 1";
