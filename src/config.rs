@@ -88,8 +88,8 @@ pub struct BirdConfig {
     pub get_rate_limit: u32,
 }
 
-/// The longest `[bird] claim_ahead`: a claimed send waits this long with a cancel no
-/// longer seen, and a restart holds dispatch back this long.
+/// The longest `[bird] claim_ahead`: a claimed send waits this long, out of reach of new
+/// content for its job (a cancel is still seen until just before its instant).
 pub const MAX_CLAIM_AHEAD: Duration = Duration::from_secs(1);
 
 impl Default for BirdConfig {
@@ -102,7 +102,9 @@ impl Default for BirdConfig {
             // 500 POST/s at a 400 ms round trip needs 200 in flight; a little headroom.
             max_in_flight: 256,
             request_timeout: Duration::from_secs(30),
-            claim_ahead: Duration::from_millis(50),
+            // Longer than the few hundred milliseconds a disk may hold one fsync: the claim's
+            // commit is then done before the instant (measured: one fsync took 375 ms).
+            claim_ahead: Duration::from_millis(500),
             reconcile: true,
             get_rate_limit: 50,
         }

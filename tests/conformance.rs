@@ -83,6 +83,7 @@ macro_rules! conformance {
                 claims::concurrent_claimers_never_share_a_send,
                 claims::a_send_is_not_claimed_before_its_next_attempt,
                 claims::recover_interrupted_schedules_sends_left_sending_due_now,
+                claims::recover_interrupted_keeps_the_instant_of_a_send_claimed_ahead,
                 claims::requeue_puts_claimed_sends_back_without_counting_an_attempt,
                 outcomes::recording_the_same_outcome_twice_changes_nothing_the_second_time,
                 outcomes::a_retry_outcome_brings_the_send_back_at_its_next_attempt,

@@ -22,6 +22,21 @@ fn due_of(r: &Recorded) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms)
 }
 
+/// Sets `[bird] claim_ahead` to its longest (1 s) by a reload, once the daemon is up.
+fn with_longest_lead(d: Daemon) -> Daemon {
+    let config = std::fs::read_to_string(d.config_path()).unwrap();
+    let config = config.replace("[bird]\n", "[bird]\nclaim_ahead = \"1s\"\n");
+    std::fs::write(d.config_path(), config).unwrap();
+    assert!(d.wait_started(LONG), "log:\n{}", d.log());
+    d.signal("HUP");
+    assert!(
+        d.eventually(LONG, || d.log().contains("config reloaded")),
+        "log:\n{}",
+        d.log()
+    );
+    d
+}
+
 #[test]
 fn no_send_arrives_before_its_due_instant_and_each_arrives_soon_after() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
@@ -65,18 +80,8 @@ fn no_send_arrives_before_its_due_instant_and_each_arrives_soon_after() {
 #[test]
 fn a_send_is_claimed_ahead_of_its_instant_and_posted_only_at_it() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
-    let d = Daemon::start(&fake, "");
     // The longest lead, so that a busy machine still shows the claim well before the instant.
-    let config = std::fs::read_to_string(d.config_path()).unwrap();
-    let config = config.replace("[bird]\n", "[bird]\nclaim_ahead = \"1s\"\n");
-    std::fs::write(d.config_path(), config).unwrap();
-    assert!(d.wait_started(LONG), "log:\n{}", d.log());
-    d.signal("HUP");
-    assert!(
-        d.eventually(LONG, || d.log().contains("config reloaded")),
-        "log:\n{}",
-        d.log()
-    );
+    let d = with_longest_lead(Daemon::start(&fake, ""));
     let due = Utc::now() + chrono::Duration::seconds(4);
     d.drop_job(
         "ahead.toml",
@@ -103,17 +108,7 @@ fn a_send_is_claimed_ahead_of_its_instant_and_posted_only_at_it() {
 #[test]
 fn a_stop_while_a_claimed_send_waits_for_its_instant_puts_it_back_unsent() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
-    let mut d = Daemon::start(&fake, "");
-    let config = std::fs::read_to_string(d.config_path()).unwrap();
-    let config = config.replace("[bird]\n", "[bird]\nclaim_ahead = \"1s\"\n");
-    std::fs::write(d.config_path(), config).unwrap();
-    assert!(d.wait_started(LONG), "log:\n{}", d.log());
-    d.signal("HUP");
-    assert!(
-        d.eventually(LONG, || d.log().contains("config reloaded")),
-        "log:\n{}",
-        d.log()
-    );
+    let mut d = with_longest_lead(Daemon::start(&fake, ""));
     let due = Utc::now() + chrono::Duration::seconds(3);
     d.drop_job(
         "waits.toml",
@@ -183,5 +178,83 @@ fn at_a_long_round_trip_the_shipped_window_grows_past_32_requests_in_flight() {
     assert!(
         most > 32,
         "at most {most} requests in flight at once (32: the old fixed default, the initial window)"
+    );
+}
+
+#[test]
+fn a_claim_stuck_on_the_disk_does_not_hold_up_a_send_claimed_before_it() {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let d = with_longest_lead(Daemon::start(&fake, ""));
+    let first = Utc::now() + chrono::Duration::seconds(4);
+    let second = first + chrono::Duration::milliseconds(500);
+    for (name, due) in [("first", first), ("second", second)] {
+        let job = text_job(&format!("scheduledFor = \"{}\"", rfc3339(due)));
+        d.drop_job(&format!("{name}.toml"), &job);
+    }
+    // `first` is claimed a second ahead; then the write lock is held (as a disk stalling
+    // one fsync would hold the commit) across `second`'s claim and `first`'s instant.
+    let hold_from = first - chrono::Duration::milliseconds(750);
+    std::thread::sleep((hold_from - Utc::now()).to_std().unwrap_or_default());
+    assert_eq!(
+        d.one("SELECT state FROM sends WHERE job_id = 'first'"),
+        "sending",
+        "not claimed ahead, so this test would mean nothing; log:\n{}",
+        d.log()
+    );
+    let conn = rusqlite::Connection::open(d.database()).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    conn.execute_batch("COMMIT").unwrap();
+    assert!(fake.wait_for_blocking(2, LONG), "log:\n{}", d.log());
+    let arrived = fake
+        .accepted()
+        .into_iter()
+        .find(|r| {
+            r.body["reference"]
+                .as_str()
+                .is_some_and(|s| s.contains(":first:"))
+        })
+        .expect("first was posted");
+    let late = arrived.arrived_at - due_of(&arrived).expect("a default reference");
+    assert!(
+        late >= chrono::Duration::zero(),
+        "posted before its instant"
+    );
+    // Held up by the stuck claim it would arrive about 750 ms late.
+    assert!(
+        late < chrono::Duration::milliseconds(400),
+        "posted {late} after its instant: it waited for another send's claim"
+    );
+}
+
+#[test]
+fn a_send_claimed_ahead_and_left_by_kill_9_goes_out_at_its_instant_not_before() {
+    let fake = FakeBird::start_blocking(FakeConfig::default());
+    let mut d = with_longest_lead(Daemon::start(&fake, ""));
+    let due = Utc::now() + chrono::Duration::seconds(4);
+    d.drop_job(
+        "crash.toml",
+        &text_job(&format!("scheduledFor = \"{}\"", rfc3339(due))),
+    );
+    assert!(
+        d.eventually(LONG, || d
+            .one("SELECT state FROM sends WHERE job_id = 'crash'")
+            == "sending"),
+        "log:\n{}",
+        d.log()
+    );
+    d.kill9();
+    d.spawn();
+    assert!(d.wait_started(LONG), "log:\n{}", d.log());
+    assert!(
+        Utc::now() < due,
+        "restarted after the instant, so this test would mean nothing"
+    );
+    assert!(fake.wait_for_blocking(1, LONG), "log:\n{}", d.log());
+    let accepted = fake.accepted();
+    assert!(
+        accepted[0].arrived_at >= due,
+        "posted {} before its instant after the restart",
+        due - accepted[0].arrived_at
     );
 }

@@ -293,3 +293,38 @@ async fn two_daemons_share_one_bucket_and_one_pause() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_ahead_of_their_instant_spend_that_instants_tokens_not_more() {
+    let Some((_url, a, b)) = two_daemons().await else {
+        return;
+    };
+    let instant = Utc::now() + chrono::Duration::seconds(2);
+    let jobs = (0..100)
+        .map(|i| fixtures::job(&format!("j{i:03}"), "content", &[instant]))
+        .collect();
+    for answer in a.accept_jobs(jobs, Utc::now()).await {
+        answer.unwrap();
+    }
+    let rate = 100;
+    a.set_rate_limit(rate);
+    b.set_rate_limit(rate);
+    // Both daemons claim ahead for 1.2 s: a whole burst (10) goes out at the instant,
+    // and nothing may be gathered meanwhile (that would be 120 more at 100/s).
+    let started = Instant::now();
+    let mut total = 0usize;
+    while started.elapsed() < Duration::from_millis(1200) {
+        for store in [&a, &b] {
+            total += store.claim_due(instant, 100).await.unwrap().len();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        Utc::now() < instant,
+        "the instant came: this test would mean nothing"
+    );
+    assert!(
+        (1..=10).contains(&total),
+        "{total} claimed ahead of one instant, at most one burst (10) allowed"
+    );
+}

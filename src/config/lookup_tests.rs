@@ -70,7 +70,7 @@ fn the_builtin_config_has_the_documented_defaults() {
     assert_eq!(cfg.bird.access_key_file, None);
     assert_eq!(cfg.bird.rate_limit, 500);
     assert_eq!(cfg.bird.max_in_flight, 256);
-    assert_eq!(cfg.bird.claim_ahead, Duration::from_millis(50));
+    assert_eq!(cfg.bird.claim_ahead, Duration::from_millis(500));
     assert_eq!(cfg.bird.request_timeout, Duration::from_secs(30));
     assert_eq!(cfg.schedule.immediate_window, Duration::from_secs(600));
     assert_eq!(cfg.schedule.max_ahead, Duration::from_secs(35 * 86_400));

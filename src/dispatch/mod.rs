@@ -5,7 +5,8 @@
 //! [`MAX_SLEEP`] without re-reading the wall clock, so a clock step is noticed within a
 //! second. It claims sends due at that instant (`scheduled → sending`, committed; overdue
 //! sends all at once) only as many as the in-flight window ([`window`]) has free slots, so
-//! the commit is done before the instant comes; then each one takes a token from the
+//! the commit is done before the instant comes; the claim commits beside the loop
+//! ([`claiming`]), which fires groups claimed before it meanwhile; then each one takes a token from the
 //! workspace's bucket, the group is re-read, and its requests start together at the instant
 //! ([`timer`]: never before it). No database transaction is held across an HTTP request.
 //! The task records the attempt and the send's next state as [`outcome::decide`] says.
@@ -14,6 +15,7 @@
 //! `scheduled`.
 
 pub mod backoff;
+mod claiming;
 mod crash;
 pub mod decide;
 mod drain;
@@ -40,7 +42,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::store::{ErrorClass, Store};
+use crate::store::Store;
 pub use fatal::Fatal;
 pub use gets::GetBudget;
 use rate::TokenBucket;
@@ -87,9 +89,9 @@ pub(crate) struct Shared {
 impl Dispatcher {
     /// Runs until `stop` turns true, then drains within `shutdown_grace`.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let (rate, cap, lead) = {
+        let (rate, cap) = {
             let c = self.config.borrow();
-            (c.bird.rate_limit, c.bird.max_in_flight, c.bird.claim_ahead)
+            (c.bird.rate_limit, c.bird.max_in_flight)
         };
         // A bucket shared with other daemons (PostgreSQL) takes the same rate.
         self.store.set_rate_limit(rate);
@@ -99,14 +101,12 @@ impl Dispatcher {
             claimed: Mutex::new(HashSet::new()),
             recurrences: recurring::Recurrences::default(),
         });
-        // A crash may have left sends claimed up to one lead before their instant, which
-        // recovery made due at once: waiting one lead keeps them from going out early.
-        self.pause(lead, &mut stop).await;
         let mut tasks = JoinSet::new();
         // Claimed ahead and waiting for their instant, earliest first: the loop claims the
         // next instant's sends while these wait, so each has its whole lead.
         let mut waiting: VecDeque<fire::Group> = VecDeque::new();
         let mut failing_since: Option<Instant> = None;
+        let mut claiming: Option<claiming::Claiming> = None;
         while !*stop.borrow() {
             // A loop that cannot claim for a reason waiting cannot fix is not alive.
             if failing_since.is_none() {
@@ -125,6 +125,28 @@ impl Dispatcher {
                     && !self.fire(group, &shared, &mut tasks, &mut stop).await
                 {
                     break;
+                }
+                continue;
+            }
+            // A claim still committing: fire what is due meanwhile, take its answer when it comes.
+            if let Some(pending) = claiming.as_mut() {
+                let Some(answer) = Self::answer_of(pending, head_in, &mut stop).await else {
+                    continue;
+                };
+                if let Some(pending) = claiming.take() {
+                    let then = self
+                        .took(
+                            pending,
+                            answer,
+                            &shared,
+                            &mut waiting,
+                            &mut failing_since,
+                            &mut stop,
+                        )
+                        .await;
+                    if matches!(then, claiming::Then::Stop) {
+                        break;
+                    }
                 }
                 continue;
             }
@@ -156,62 +178,9 @@ impl Dispatcher {
                     continue;
                 }
             };
-            let claimed = match self.alive(self.store.claim_due(fire_at, free)).await {
-                Ok(c) => {
-                    failing_since = None;
-                    c
-                }
-                Err(e) => {
-                    match e.class() {
-                        ErrorClass::Transient => {
-                            tracing::warn!(error = %e, "cannot claim due sends yet; retrying");
-                        }
-                        ErrorClass::Permanent => {
-                            tracing::error!(error = %e, "cannot claim due sends; retrying (the watchdog is not fed meanwhile)");
-                            let since = *failing_since.get_or_insert_with(Instant::now);
-                            if since.elapsed() >= CLAIM_FAILING_LIMIT {
-                                self.fatal.raise(format!(
-                                    "claims kept failing for {}: {e}",
-                                    crate::duration::format_duration(CLAIM_FAILING_LIMIT)
-                                ));
-                                break;
-                            }
-                        }
-                        ErrorClass::Fatal => {
-                            self.fatal.raise(format!("cannot claim due sends: {e}"));
-                            break;
-                        }
-                    }
-                    self.sleep(nap(MAX_SLEEP), &mut stop).await;
-                    continue;
-                }
-            };
-            if claimed.is_empty() {
-                // Raced with a cancel, or a row the claim skips: look again shortly (an
-                // unreadable next due time: after the longest sleep, not in a spin).
-                let wait = match earliest {
-                    Ok(_) => Duration::from_millis(5),
-                    Err(_) => MAX_SLEEP,
-                };
-                self.sleep(nap(wait), &mut stop).await;
-                continue;
-            }
-            if claimed.len() < free {
-                lock(&shared.window).note_full(false);
-            }
-            // All of them, before any wait: a stop while they wait for their instant or a
-            // token puts back every claimed send, not only those already on their way.
-            lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
-            // In order of instant: an earlier send taken in meanwhile goes before.
-            let at = waiting.partition_point(|g| g.fire_at <= fire_at);
-            waiting.insert(
-                at,
-                fire::Group {
-                    fire_at,
-                    sends: claimed,
-                },
-            );
+            claiming = Some(self.start_claim(fire_at, free, earliest.is_ok()));
         }
+        Self::settle_claim(claiming, &shared).await;
         self.drain(tasks, &shared).await;
     }
 
@@ -260,17 +229,6 @@ impl Dispatcher {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = self.waker.notified() => {}
-            _ = stop.changed() => {}
-        }
-    }
-
-    /// Sleeps `wait` unless told to stop; a poke does not end it.
-    async fn pause(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
-        if wait.is_zero() {
-            return;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
     }

@@ -43,8 +43,8 @@ pub(super) fn claim_due(
     Ok(claimed)
 }
 
-/// Puts every send left in `sending` back to `scheduled`, due `now`, with an `interrupted`
-/// attempt each (not counted) and one event.
+/// Puts every send left in `sending` back to `scheduled`, due `now` (or at its instant, for
+/// one claimed ahead of it), with an `interrupted` attempt each (not counted) and one event.
 pub(super) fn recover_interrupted(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -67,7 +67,7 @@ pub(super) fn recover_interrupted(
     }
     if !interrupted.is_empty() {
         let detail = format!(
-            "recovered {} interrupted send(s): scheduled again, due now",
+            "recovered {} interrupted send(s): scheduled again, due now (or at their instant)",
             interrupted.len()
         );
         events::insert(conn, now, EventKind::Recovered, None, &detail)?;

@@ -120,6 +120,23 @@ pub async fn recover_interrupted_schedules_sends_left_sending_due_now(store: &St
     }
 }
 
+/// A send claimed ahead of its instant and left by a crash keeps that instant: were it
+/// due at once, the restart would post it early.
+pub async fn recover_interrupted_keeps_the_instant_of_a_send_claimed_ahead(store: &Store) {
+    let instant = now() + Duration::milliseconds(800);
+    store
+        .accept_job(job("a", "v1", &[instant]), now())
+        .await
+        .unwrap();
+    assert_eq!(store.claim_due(instant, 10).await.unwrap().len(), 1);
+
+    assert_eq!(store.recover_interrupted(now()).await.unwrap(), 1);
+
+    assert_eq!(store.next_due().await.unwrap(), Some(instant));
+    assert!(store.claim_due(now(), 10).await.unwrap().is_empty());
+    assert_eq!(store.claim_due(instant, 10).await.unwrap().len(), 1);
+}
+
 pub async fn requeue_puts_claimed_sends_back_without_counting_an_attempt(store: &Store) {
     store
         .accept_job(job("a", "v1", &[now()]), now())

@@ -33,11 +33,14 @@ fn burst(rate: u32) -> f64 {
     (f64::from(rate) / 10.0).max(1.0)
 }
 
-/// Locks the workspace's bucket (creating it full) and refills it up to now.
+/// Locks the workspace's bucket (creating it full) and refills it up to `ahead` after now:
+/// the instant the claimed sends go out. Tokens are spent at that instant, not at the
+/// claim: a daemon claiming ahead of it cannot gather a second burst meanwhile.
 pub(super) async fn take(
     tx: &Transaction<'_>,
     workspace: &str,
     rate: u32,
+    ahead: std::time::Duration,
 ) -> Result<Bucket, StoreError> {
     let burst = burst(rate);
     // The no-op update locks an existing row; RETURNING reads it after the lock.
@@ -64,13 +67,18 @@ pub(super) async fn take(
             refilled_at: until,
         });
     }
-    let elapsed = (clock - refilled_at)
+    let upto = chrono::Duration::from_std(ahead)
+        .ok()
+        .and_then(|ahead| clock.checked_add_signed(ahead))
+        .unwrap_or(clock);
+    // Before `refilled_at` (spent up to a later instant already): nothing to add.
+    let elapsed = (upto - refilled_at)
         .to_std()
         .map_or(0.0, |d| d.as_secs_f64());
     let tokens = if tokens.is_finite() { tokens } else { 0.0 };
     Ok(Bucket {
         tokens: (tokens.max(0.0) + elapsed * f64::from(rate)).min(burst),
-        refilled_at: clock.max(refilled_at),
+        refilled_at: upto.max(refilled_at),
     })
 }
 

@@ -71,7 +71,9 @@ pub(super) async fn claim_due(
     let tx = client.transaction().await?;
     let rate = store.rate();
     let bucket = if rate > 0 {
-        let bucket = bucket::take(&tx, workspace, rate).await?;
+        // On this host's clock, the lead to the instant; the bucket counts on the server's.
+        let ahead = (now - Utc::now()).to_std().unwrap_or_default();
+        let bucket = bucket::take(&tx, workspace, rate, ahead).await?;
         wanted = wanted.min(bucket.available());
         Some(bucket)
     } else {

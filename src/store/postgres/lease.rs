@@ -72,7 +72,7 @@ pub(super) async fn renew_all(store: &PgStore) -> Result<u64, StoreError> {
 const TAKE_BACK: &str = "
 WITH taken AS (
     UPDATE sends
-    SET state = 'scheduled', next_attempt_at = $1, updated_at = $1,
+    SET state = 'scheduled', next_attempt_at = GREATEST(next_attempt_at, $1), updated_at = $1,
         lease_token = NULL, lease_expires_at = NULL,
         reconcile_from = LEAST(reconcile_from, COALESCE(claimed_at, $1))
     WHERE state = 'sending'
@@ -92,7 +92,7 @@ pub(super) async fn recover_interrupted(
 ) -> Result<usize, StoreError> {
     let detail = |n: usize| {
         format!(
-            "recovered {n} interrupted send(s): scheduled again, due now (this node's own from before it restarted, and any whose lease ran out)"
+            "recovered {n} interrupted send(s): scheduled again, due now or at their instant (this node's own from before it restarted, and any whose lease ran out)"
         )
     };
     take_back(store, now, Some(store.node()), detail).await
@@ -106,7 +106,7 @@ pub(super) async fn take_back_expired(
 ) -> Result<usize, StoreError> {
     let detail = |n: usize| {
         format!(
-            "took back {n} send(s) whose lease ran out (the daemon holding them stopped or lost the database): scheduled again, due now"
+            "took back {n} send(s) whose lease ran out (the daemon holding them stopped or lost the database): scheduled again, due now or at their instant"
         )
     };
     take_back(store, now, None, detail).await

@@ -143,20 +143,22 @@ pub(in crate::store) fn mark_expired(
     Ok(stmt.execute(params![send_id, reason, i64::from(counted), utc_text(at)])?)
 }
 
-/// Puts a send being sent back to scheduled, due at `next` (or as it was when `None`).
+/// Puts a send being sent back to scheduled, due as it was, but not before `not_before`
+/// when given: a send claimed ahead of its instant keeps that instant, an overdue one is due
+/// at once.
 pub(in crate::store) fn unclaim(
     conn: &Connection,
     send_id: i64,
-    next: Option<DateTime<Utc>>,
+    not_before: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let mut stmt = conn.prepare_cached(
         "UPDATE sends SET state = 'scheduled',
-                          next_attempt_at = COALESCE(?2, next_attempt_at, due_at),
+                          next_attempt_at = MAX(COALESCE(next_attempt_at, due_at), COALESCE(?2, '')),
                           updated_at = ?3
          WHERE id = ?1 AND state = 'sending'",
     )?;
-    Ok(stmt.execute(params![send_id, next.map(utc_text), utc_text(now)])?)
+    Ok(stmt.execute(params![send_id, not_before.map(utc_text), utc_text(now)])?)
 }
 
 /// Ends a send whose row cannot be read: `failed`, "unreadable row: ...", touching only
