@@ -4,9 +4,11 @@
 //! rescans too, so a missed event costs at most one `rescan_interval`. A pass reads the
 //! folder as a stream ([`scan::Listing`]) and takes files in bounded batches
 //! ([`BATCH_FILES`] files or [`BATCH_BYTES`] of text), holding no more than a window of
-//! names read ahead and one batch, so memory stays flat at any spool size ([`batch`]): each file is judged on its
-//! own ([`examine`], panics caught), the batch's accepted jobs go into one group commit, and only then are their files removed, if the name still
-//! points at the file that was read. A crash between commit and removal leaves a file
+//! names read ahead and two batches, so memory stays flat at any spool size ([`batch`]):
+//! each file is judged on its own ([`examine`], panics caught), the batch's accepted jobs
+//! go into one group commit, and only then are their files removed, if the name still
+//! points at the file that was read. The next batch is judged while one commits and the
+//! one before it is removed, each on its own thread, so intake uses both cores. A crash between commit and removal leaves a file
 //! whose content is already stored, which the next pass sees as unchanged and removes.
 //! Refused files move to `rejected/` ([`reject`]). A database that refuses everything
 //! (locked, disk full) leaves files in place; the caller retries with backoff.
@@ -30,6 +32,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::job::JobErrors;
@@ -37,6 +40,9 @@ use crate::store::{AcceptOutcome, NewJob, Store};
 use batch::Batch;
 use examine::{Parsed, Verdict};
 use settle::Readiness;
+
+/// Accepted files of a committed batch being removed.
+type Removal = JoinHandle<()>;
 
 pub use plan::plan_job;
 
@@ -83,28 +89,33 @@ impl Intake {
     pub async fn pass(&self, ready: &Arc<Readiness>, stop: &watch::Receiver<bool>) -> PassReport {
         let mut report = PassReport::default();
         let spool = self.spool.clone();
-        let mut listing =
-            match tokio::task::spawn_blocking(move || scan::Listing::open(&spool)).await {
-                Ok(Ok(listing)) => Some(listing),
-                Ok(Err(e)) => {
-                    let spool = self.spool.display();
-                    tracing::error!(%spool, error = %e, "cannot list the spool folder");
-                    return report;
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "listing the spool folder failed");
-                    return report;
-                }
-            };
-        let mut names = VecDeque::new();
-        while (listing.is_some() || !names.is_empty())
-            && report.store_error.is_none()
-            && !*stop.borrow()
-        {
-            let config = self.config.borrow().clone();
-            let batch = self.judge_batch(listing, names, config, ready).await;
-            (listing, names) = (batch.listing, batch.names);
+        let listing = match tokio::task::spawn_blocking(move || scan::Listing::open(&spool)).await {
+            Ok(Ok(listing)) => Some(listing),
+            Ok(Err(e)) => {
+                let spool = self.spool.display();
+                tracing::error!(%spool, error = %e, "cannot list the spool folder");
+                return report;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "listing the spool folder failed");
+                return report;
+            }
+        };
+        // The next batch is judged while this one commits and its files are removed: the
+        // three run on different threads, so intake uses more than one core.
+        let mut judging =
+            (!*stop.borrow()).then(|| self.start_judging(listing, VecDeque::new(), ready));
+        let mut removing: Option<Removal> = None;
+        while let Some(judged) = judging.take() {
+            let batch = Self::judged(judged).await;
+            let (listing, names) = (batch.listing, batch.names);
             report.most_names_held = report.most_names_held.max(batch.names_held);
+            if (listing.is_some() || !names.is_empty())
+                && report.store_error.is_none()
+                && !*stop.borrow()
+            {
+                judging = Some(self.start_judging(listing, names, ready));
+            }
             let now = Utc::now();
             let mut accepted = Vec::new();
             for v in batch.verdicts {
@@ -123,13 +134,24 @@ impl Intake {
                 }
             }
             let before = report.accepted;
-            self.commit_batch(accepted, now, &mut report, ready).await;
+            let to_remove = self.commit_batch(accepted, now, &mut report, ready).await;
             if report.accepted > before {
                 // Per batch, not per pass: a pass through a million files takes minutes,
                 // and a job due now must not wait for its end.
                 self.dispatch_waker.notify_one();
             }
+            // One removal at a time, beside the next batch. A stop or a database error ends
+            // the pass after this batch: the next one, judged meanwhile, is dropped, and its
+            // files wait for the next pass (judging changes nothing on disk).
+            Self::removed(removing.take()).await;
+            removing = Some(self.start_removing(to_remove, ready));
+            if (report.store_error.is_some() || *stop.borrow())
+                && let Some(judged) = judging.take()
+            {
+                Self::judged(judged).await;
+            }
         }
+        Self::removed(removing).await;
         if report.accepted + report.rejected > 0 {
             tracing::info!(
                 accepted = report.accepted,
@@ -142,23 +164,41 @@ impl Intake {
         report
     }
 
-    /// One batch from where the pass stands, judged on a blocking thread.
-    async fn judge_batch(
+    /// Starts judging one batch from where the pass stands, on a blocking thread.
+    fn start_judging(
         &self,
         listing: Option<scan::Listing>,
         names: VecDeque<OsString>,
-        config: Arc<Config>,
         ready: &Arc<Readiness>,
-    ) -> Batch {
+    ) -> JoinHandle<Batch> {
         let spool = self.spool.clone();
         let ready = ready.clone();
-        let work = move || batch::judge(&spool, listing, names, &config, &ready);
-        match tokio::task::spawn_blocking(work).await {
+        let config = self.config.borrow().clone();
+        tokio::task::spawn_blocking(move || batch::judge(&spool, listing, names, &config, &ready))
+    }
+
+    async fn judged(judging: JoinHandle<Batch>) -> Batch {
+        match judging.await {
             Ok(done) => done,
             Err(e) => {
                 tracing::error!(error = %e, "an intake batch failed");
                 Batch::default()
             }
+        }
+    }
+
+    /// Starts removing a committed batch's accepted files, on a blocking thread.
+    fn start_removing(&self, accepted: Vec<Parsed>, ready: &Arc<Readiness>) -> Removal {
+        let spool = self.spool.clone();
+        let ready = ready.clone();
+        tokio::task::spawn_blocking(move || batch::remove_all(&spool, &accepted, &ready))
+    }
+
+    async fn removed(removing: Option<Removal>) {
+        if let Some(removing) = removing
+            && let Err(e) = removing.await
+        {
+            tracing::error!(error = %e, "removing accepted files failed");
         }
     }
 
@@ -168,9 +208,9 @@ impl Intake {
         now: DateTime<Utc>,
         report: &mut PassReport,
         ready: &Arc<Readiness>,
-    ) {
+    ) -> Vec<Parsed> {
         if batch.is_empty() {
-            return;
+            return Vec::new();
         }
         let jobs: Vec<NewJob> = batch.iter().map(|p| p.job.clone()).collect();
         let results = self.store.accept_jobs(jobs, now).await;
@@ -206,13 +246,7 @@ impl Intake {
                 }
             }
         }
-        let spool = self.spool.clone();
-        let ready = ready.clone();
-        let removed =
-            tokio::task::spawn_blocking(move || batch::remove_all(&spool, &to_remove, &ready));
-        if let Err(e) = removed.await {
-            tracing::error!(error = %e, "removing accepted files failed");
-        }
+        to_remove
     }
 
     /// Moves a file to `rejected/` beside its `.err` and `.err.json`, and records it.
