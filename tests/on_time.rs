@@ -37,6 +37,16 @@ fn with_longest_lead(d: Daemon) -> Daemon {
     d
 }
 
+/// Drops job `id` with one send due at `due`, and waits until it is claimed (`sending`).
+fn drop_and_wait_claimed(d: &Daemon, id: &str, due: DateTime<Utc>) {
+    d.drop_job(
+        &format!("{id}.toml"),
+        &text_job(&format!("scheduledFor = \"{}\"", rfc3339(due))),
+    );
+    let claimed = || d.one(&format!("SELECT state FROM sends WHERE job_id = '{id}'")) == "sending";
+    assert!(d.eventually(LONG, claimed), "log:\n{}", d.log());
+}
+
 #[test]
 fn no_send_arrives_before_its_due_instant_and_each_arrives_soon_after() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
@@ -110,17 +120,7 @@ fn a_stop_while_a_claimed_send_waits_for_its_instant_puts_it_back_unsent() {
     let fake = FakeBird::start_blocking(FakeConfig::default());
     let mut d = with_longest_lead(Daemon::start(&fake, ""));
     let due = Utc::now() + chrono::Duration::seconds(3);
-    d.drop_job(
-        "waits.toml",
-        &text_job(&format!("scheduledFor = \"{}\"", rfc3339(due))),
-    );
-    assert!(
-        d.eventually(LONG, || d
-            .one("SELECT state FROM sends WHERE job_id = 'waits'")
-            == "sending"),
-        "log:\n{}",
-        d.log()
-    );
+    drop_and_wait_claimed(&d, "waits", due);
     assert!(
         Utc::now() < due,
         "claimed too late for this test to mean anything"
@@ -232,17 +232,7 @@ fn a_send_claimed_ahead_and_left_by_kill_9_goes_out_at_its_instant_not_before() 
     let fake = FakeBird::start_blocking(FakeConfig::default());
     let mut d = with_longest_lead(Daemon::start(&fake, ""));
     let due = Utc::now() + chrono::Duration::seconds(4);
-    d.drop_job(
-        "crash.toml",
-        &text_job(&format!("scheduledFor = \"{}\"", rfc3339(due))),
-    );
-    assert!(
-        d.eventually(LONG, || d
-            .one("SELECT state FROM sends WHERE job_id = 'crash'")
-            == "sending"),
-        "log:\n{}",
-        d.log()
-    );
+    drop_and_wait_claimed(&d, "crash", due);
     d.kill9();
     d.spawn();
     assert!(d.wait_started(LONG), "log:\n{}", d.log());

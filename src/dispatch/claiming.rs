@@ -9,22 +9,22 @@
 //! and a claim still in flight at stop is awaited, so the drain puts its sends back.
 
 use std::collections::VecDeque;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::{CLAIM_FAILING_LIMIT, Dispatcher, MAX_SLEEP, Shared, fire, lock};
 use crate::store::{ClaimedSend, ErrorClass, StoreError};
 
 type Claimed = Result<Vec<ClaimedSend>, StoreError>;
 
-/// A claim started and not yet answered.
+/// A claim started and not yet answered. It runs as a task of its own: on PostgreSQL the
+/// claim is async work that must go on while the loop waits for a group's instant.
 pub(super) struct Claiming {
-    answer: Pin<Box<dyn Future<Output = Claimed> + Send>>,
+    answer: JoinHandle<Claimed>,
     /// The instant its sends go out at.
     fire_at: DateTime<Utc>,
     /// How many it asked for (the window's free slots).
@@ -49,7 +49,7 @@ impl Dispatcher {
     ) -> Claiming {
         let store = self.store.clone();
         Claiming {
-            answer: Box::pin(async move { store.claim_due(fire_at, asked).await }),
+            answer: tokio::spawn(async move { store.claim_due(fire_at, asked).await }),
             fire_at,
             asked,
             earliest_known,
@@ -65,7 +65,7 @@ impl Dispatcher {
     ) -> Option<Claimed> {
         let wait = head_in.map_or(MAX_SLEEP, |left| left.min(MAX_SLEEP));
         tokio::select! {
-            answer = &mut claiming.answer => Some(answer),
+            joined = &mut claiming.answer => Some(joined.unwrap_or_else(|e| Err(StoreError::Internal(e.to_string())))),
             _ = tokio::time::sleep(wait) => None,
             _ = stop.changed() => None,
         }
@@ -153,7 +153,7 @@ impl Dispatcher {
     /// in-flight set, so the drain puts it back.
     pub(super) async fn settle_claim(claiming: Option<Claiming>, shared: &Shared) {
         if let Some(claiming) = claiming
-            && let Ok(claimed) = claiming.answer.await
+            && let Ok(Ok(claimed)) = claiming.answer.await
         {
             lock(&shared.claimed).extend(claimed.iter().map(|s| s.send_id));
         }

@@ -28,6 +28,7 @@ pub(super) fn tied_to_the_file(e: &StoreError) -> bool {
         | StoreError::Io(_)
         | StoreError::NotMigrated { .. }
         | StoreError::ReadOnly
-        | StoreError::WriterGone => false,
+        | StoreError::WriterGone
+        | StoreError::Internal(_) => false,
     }
 }

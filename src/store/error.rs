@@ -73,6 +73,9 @@ pub enum StoreError {
         "the database writer thread has stopped; restart msgspool (the log says why it stopped)"
     )]
     WriterGone,
+    /// A database call's task ended without an answer (it panicked): an internal error.
+    #[error("a database call failed inside msgspool ({0}); restart msgspool, and please report it")]
+    Internal(String),
 }
 
 /// What a caller can do about a [`StoreError`].
@@ -111,7 +114,7 @@ impl StoreError {
             | StoreError::Migrate { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::NotMigrated { .. } => ErrorClass::Permanent,
-            StoreError::WriterGone => ErrorClass::Fatal,
+            StoreError::WriterGone | StoreError::Internal(_) => ErrorClass::Fatal,
         }
     }
 }
