@@ -13,7 +13,7 @@ use deadpool_postgres::Transaction;
 
 use super::super::{AcceptOutcome, EventKind, JobState, NewJob, NewSend, SendState, StoreError};
 use super::job_rows::{insert_job, locked_hash_and_state, revive_replaced, upsert_job};
-use super::{PgStore, cron, history, moves};
+use super::{PgStore, cron, history, job_rows, moves};
 use crate::timefmt::utc_text;
 
 /// Stores a job in its own transaction (see [`AcceptOutcome`]).
@@ -162,7 +162,7 @@ async fn accept_in(
     );
     history::insert_event(tx, now, EventKind::Replaced, Some(&job.id), &detail).await?;
     if job.sends.is_empty() {
-        moves::on_send_finished(tx, &job.id, now).await?;
+        job_rows::on_send_finished(tx, &job.id, now).await?;
     } else {
         history::notify_due(tx).await?;
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 
 use super::super::{EventKind, FollowUp, JobState, NewSend, StoreError};
-use super::{history, moves};
+use super::{history, job_rows, moves};
 
 /// Applies `follow` for `job_id`; whether a scheduled send was added.
 pub(super) async fn apply(
@@ -67,7 +67,7 @@ pub(super) async fn add_occurrence(
     if !moves::insert_occurrence(tx, job_id, send, now).await? {
         return Ok(false);
     }
-    moves::move_job_state(tx, job_id, JobState::Finished, JobState::Active, now).await?;
+    job_rows::move_job_state(tx, job_id, JobState::Finished, JobState::Active, now).await?;
     Ok(true)
 }
 

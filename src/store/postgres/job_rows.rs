@@ -1,5 +1,6 @@
 //! The rows intake writes on PostgreSQL: a job's row (inserted or given new content) and
-//! a replaced send revived, and the locks intake takes before it judges a job.
+//! a replaced send revived, and the locks intake takes before it judges a job; and a job's
+//! state moves, among them its end once nothing of it is pending.
 //!
 //! Owns: the `jobs` columns intake writes, in one list for insert and update. Trusts:
 //! `accept.rs` for the decision. Guarantees: every statement runs in the caller's
@@ -124,4 +125,55 @@ pub(super) async fn revive_replaced(
             ],
         )
         .await?)
+}
+
+/// Moves a job from state `from` to `to`; how many rows changed (0 or 1).
+pub(super) async fn move_job_state(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    from: JobState,
+    to: JobState,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(tx
+        .execute(
+            &tx.prepare_cached(
+                "UPDATE jobs SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
+            )
+            .await?,
+            &[&job_id, &from.as_str(), &to.as_str(), &at],
+        )
+        .await?)
+}
+
+/// When one of a job's sends reached a final state: the job is finished once none of its
+/// sends is scheduled or being sent.
+pub(super) async fn on_send_finished(
+    tx: &Transaction<'_>,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    finish_jobs(tx, &[job_id.to_owned()], &[at]).await
+}
+
+/// [`on_send_finished`] for several jobs, each ended at its instant in `ends`; give them
+/// in one order (by id), so that writers lock jobs alike.
+pub(super) async fn finish_jobs(
+    tx: &Transaction<'_>,
+    job_ids: &[String],
+    ends: &[DateTime<Utc>],
+) -> Result<(), StoreError> {
+    tx.execute(
+        &tx.prepare_cached(
+            "UPDATE jobs j SET state = 'finished', updated_at = f.at
+             FROM unnest($1::TEXT[], $2::TIMESTAMPTZ[]) AS f(id, at)
+             WHERE j.id = f.id AND j.state = 'active'
+               AND NOT EXISTS (SELECT 1 FROM sends s
+                               WHERE s.job_id = f.id AND s.state IN ('scheduled', 'sending'))",
+        )
+        .await?,
+        &[&job_ids, &ends],
+    )
+    .await?;
+    Ok(())
 }

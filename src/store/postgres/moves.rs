@@ -1,6 +1,6 @@
 //! The state changes of sends and jobs on PostgreSQL that intake and dispatch make:
 //! inserted `scheduled`, then (under a lease) `sent`, back to `scheduled`, `failed` or
-//! `expired`; a job finished once nothing of it is pending.
+//! `expired` (a job's end is in [`super::job_rows`]).
 //!
 //! Owns: these statements. Trusts: its caller for the transaction. Guarantees: a write of
 //! a claimed send names its lease token (`WHERE state = 'sending' AND lease_token = $t`),
@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 
-use super::super::{JobState, NewSend, SendState, SendUpdate, StoreError};
+use super::super::{NewSend, SendState, SendUpdate, StoreError};
 
 /// Inserts one scheduled send of a job, its first attempt due at `send.due`.
 pub(super) async fn insert_send(
@@ -263,57 +263,6 @@ pub(super) async fn note_late_acceptance(
             &[&send_id, &bird_id, &bird_status],
         )
         .await?)
-}
-
-/// Moves a job from state `from` to `to`; how many rows changed (0 or 1).
-pub(super) async fn move_job_state(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    from: JobState,
-    to: JobState,
-    at: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    Ok(tx
-        .execute(
-            &tx.prepare_cached(
-                "UPDATE jobs SET state = $3, updated_at = $4 WHERE id = $1 AND state = $2",
-            )
-            .await?,
-            &[&job_id, &from.as_str(), &to.as_str(), &at],
-        )
-        .await?)
-}
-
-/// When one of a job's sends reached a final state: the job is finished once none of its
-/// sends is scheduled or being sent.
-pub(super) async fn on_send_finished(
-    tx: &Transaction<'_>,
-    job_id: &str,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    finish_jobs(tx, &[job_id.to_owned()], &[at]).await
-}
-
-/// [`on_send_finished`] for several jobs, each ended at its instant in `ends`; give them
-/// in one order (by id), so that writers lock jobs alike.
-pub(super) async fn finish_jobs(
-    tx: &Transaction<'_>,
-    job_ids: &[String],
-    ends: &[DateTime<Utc>],
-) -> Result<(), StoreError> {
-    tx.execute(
-        &tx.prepare_cached(
-            "UPDATE jobs j SET state = 'finished', updated_at = f.at
-             FROM unnest($1::TEXT[], $2::TIMESTAMPTZ[]) AS f(id, at)
-             WHERE j.id = f.id AND j.state = 'active'
-               AND NOT EXISTS (SELECT 1 FROM sends s
-                               WHERE s.job_id = f.id AND s.state IN ('scheduled', 'sending'))",
-        )
-        .await?,
-        &[&job_ids, &ends],
-    )
-    .await?;
-    Ok(())
 }
 
 /// Bird's error details as JSON text: kept as they are when they are JSON, else quoted as

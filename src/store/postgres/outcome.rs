@@ -19,7 +19,7 @@ use deadpool_postgres::Transaction;
 
 use super::super::outcome::counts_as_attempt;
 use super::super::{AttemptOutcome, AttemptRecord, FollowUp, SendState, SendUpdate, StoreError};
-use super::{PgStore, cron, history, moves};
+use super::{PgStore, cron, history, job_rows, moves};
 
 pub(super) use batch::Batcher;
 
@@ -129,7 +129,7 @@ async fn follow_through(
         if let Some(follow) = follow {
             scheduled |= cron::apply(tx, job_id, follow, at).await?;
         }
-        moves::on_send_finished(tx, job_id, at).await?;
+        job_rows::on_send_finished(tx, job_id, at).await?;
     }
     if scheduled {
         history::notify_due(tx).await?;

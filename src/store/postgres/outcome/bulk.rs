@@ -15,8 +15,8 @@ use deadpool_postgres::Transaction;
 
 use super::super::super::outcome::counts_as_attempt;
 use super::super::super::{AttemptRecord, SendUpdate, StoreError};
-use super::super::history;
 use super::super::moves::{self, SentMoves};
+use super::super::{history, job_rows};
 use super::{Outcome, polls_from};
 
 /// One acceptance, ready for the set-based statements.
@@ -97,6 +97,6 @@ pub(super) async fn record(
         .into_iter()
         .filter_map(|(id, job)| Some((job, *ends_by_send.get(&id)?)))
         .unzip();
-    moves::finish_jobs(tx, &job_ids, &ends).await?;
+    job_rows::finish_jobs(tx, &job_ids, &ends).await?;
     Ok(moved)
 }
