@@ -24,9 +24,15 @@ fn due_of(r: &Recorded) -> Option<DateTime<Utc>> {
 
 /// Sets `[bird] claim_ahead` to its longest (1 s) by a reload, once the daemon is up.
 fn with_longest_lead(d: Daemon) -> Daemon {
+    reloaded_with(d, |c| {
+        c.replace("[bird]\n", "[bird]\nclaim_ahead = \"1s\"\n")
+    })
+}
+
+/// Rewrites the daemon's config with `edit` and reloads it (SIGHUP), once it is up.
+fn reloaded_with(d: Daemon, edit: impl FnOnce(String) -> String) -> Daemon {
     let config = std::fs::read_to_string(d.config_path()).unwrap();
-    let config = config.replace("[bird]\n", "[bird]\nclaim_ahead = \"1s\"\n");
-    std::fs::write(d.config_path(), config).unwrap();
+    std::fs::write(d.config_path(), edit(config)).unwrap();
     assert!(d.wait_started(LONG), "log:\n{}", d.log());
     d.signal("HUP");
     assert!(
@@ -142,16 +148,9 @@ fn at_a_long_round_trip_the_shipped_window_grows_past_32_requests_in_flight() {
         ..FakeConfig::default()
     });
     // Rate limit off: only the window holds sends back; `max_in_flight` as shipped.
-    let d = Daemon::start(&fake, "");
-    let config = std::fs::read_to_string(d.config_path()).unwrap();
-    std::fs::write(d.config_path(), config.replace("max_in_flight = 32\n", "")).unwrap();
-    assert!(d.wait_started(LONG), "log:\n{}", d.log());
-    d.signal("HUP");
-    assert!(
-        d.eventually(LONG, || d.log().contains("config reloaded")),
-        "log:\n{}",
-        d.log()
-    );
+    let d = reloaded_with(Daemon::start(&fake, ""), |c| {
+        c.replace("max_in_flight = 32\n", "")
+    });
     let n = 400;
     let due = rfc3339(Utc::now() + chrono::Duration::seconds(4));
     for i in 0..n {
