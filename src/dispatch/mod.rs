@@ -6,8 +6,8 @@
 //! second. It claims sends due at that instant (`scheduled → sending`, committed; overdue
 //! sends all at once) only as many as the in-flight window ([`window`]) has free slots, so
 //! the commit is done before the instant comes; the claim commits beside the loop
-//! ([`claiming`]), which fires groups claimed before it meanwhile; then each one takes a token from the
-//! workspace's bucket, the group is re-read, and its requests start together at the instant
+//! ([`claiming`]), which fires groups claimed before it meanwhile. Then each send takes a
+//! token from the workspace's bucket, the group is re-read, and its requests start together at the instant
 //! ([`timer`]: never before it). No database transaction is held across an HTTP request.
 //! The task records the attempt and the send's next state as [`outcome::decide`] says.
 //! On stop, nothing new is claimed, requests in flight get `shutdown_grace` to finish, and
