@@ -87,6 +87,7 @@ macro_rules! conformance {
                 claims::requeue_puts_claimed_sends_back_without_counting_an_attempt,
                 outcomes::recording_the_same_outcome_twice_changes_nothing_the_second_time,
                 outcomes::a_retry_outcome_brings_the_send_back_at_its_next_attempt,
+                outcomes::a_job_ends_only_when_its_last_send_being_sent_ends,
                 outcomes::cancel_wins_over_a_late_outcome,
                 outcomes::the_next_occurrence_commits_with_the_outcome_that_ends_a_send,
                 outcomes::a_cron_job_whose_schedule_ended_is_finished,

@@ -41,6 +41,17 @@ pub(super) fn insert(
     send_id: i64,
     attempt: &AttemptRecord,
 ) -> Result<(), StoreError> {
+    insert_row(conn, send_id, attempt)?;
+    super::delivery::note_attempt(conn, send_id, attempt)
+}
+
+/// Inserts the attempt row alone, for a caller that moved the send's delivery columns in
+/// its own statement.
+pub(super) fn insert_row(
+    conn: &Connection,
+    send_id: i64,
+    attempt: &AttemptRecord,
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO attempts (send_id, started_at, finished_at, http_status, outcome, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -53,7 +64,7 @@ pub(super) fn insert(
         attempt.outcome.as_str(),
         attempt.error,
     ])?;
-    super::delivery::note_attempt(conn, send_id, attempt)
+    Ok(())
 }
 
 /// Whether this very try (same start, end, status and outcome) is recorded already.

@@ -103,6 +103,22 @@ pub(super) fn move_state(
     Ok(stmt.execute(params![job_id, from.as_str(), to.as_str(), utc_text(at)])?)
 }
 
+/// Finishes an active job when none of its sends is scheduled or being sent any more; one
+/// statement, so the check and the move cannot be split by another write.
+pub(super) fn finish_when_done(
+    conn: &Connection,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE jobs SET state = 'finished', updated_at = ?2
+         WHERE id = ?1 AND state = 'active'
+           AND NOT EXISTS (SELECT 1 FROM sends
+                           WHERE job_id = ?1 AND state IN ('scheduled', 'sending'))",
+    )?;
+    Ok(stmt.execute(params![job_id, utc_text(at)])?)
+}
+
 /// A job's state, source file name and text.
 pub(super) fn source(conn: &Connection, job_id: &str) -> Result<Option<JobSource>, StoreError> {
     let mut stmt =

@@ -13,9 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::sends::{moves, reads, replace};
-use super::{
-    AttemptOutcome, AttemptRecord, FollowUp, JobState, SendState, StoreError, attempts, cron, jobs,
-};
+use super::{AttemptOutcome, AttemptRecord, FollowUp, SendState, StoreError, attempts, cron, jobs};
 
 /// Where a send goes after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +51,9 @@ pub(super) fn record_outcome(
     next: &SendUpdate,
     follow: Option<&FollowUp>,
 ) -> Result<(), StoreError> {
+    if let Some((job_id, at)) = sent_while_sending(conn, send_id, attempt, next)? {
+        return finish(conn, &job_id, follow, at);
+    }
     let Some((job_id, state)) = reads::job_and_state(conn, send_id)? else {
         return Err(StoreError::NoSuchSend(send_id));
     };
@@ -132,13 +133,64 @@ pub(super) fn record_outcome(
         );
         return Ok(());
     }
-    if let Some(at) = finished_at {
-        if let Some(follow) = follow {
-            cron::apply(conn, &job_id, follow, at)?;
-        }
-        on_send_finished(conn, &job_id, at)?;
+    match finished_at {
+        Some(at) => finish(conn, &job_id, follow, at),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The hot path, three statements: Bird accepted a send that is still `sending` (the
+/// attempt row, the send's move with its delivery note, the job's end). Returns the send's
+/// job and when it was sent when it applied; `None` leaves everything to the general path.
+fn sent_while_sending(
+    conn: &Connection,
+    send_id: i64,
+    attempt: &AttemptRecord,
+    next: &SendUpdate,
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+    let SendUpdate::Sent {
+        bird_message_id,
+        bird_status,
+        at,
+    } = next
+    else {
+        return Ok(None);
+    };
+    // Only these outcomes start delivery polling at the attempt's end (delivery::note_attempt).
+    if !matches!(
+        attempt.outcome,
+        AttemptOutcome::Sent | AttemptOutcome::Reconciled
+    ) {
+        return Ok(None);
+    }
+    let counted = counts_as_attempt(attempt.outcome, next);
+    let job_id = moves::sent_while_sending(
+        conn,
+        send_id,
+        bird_message_id,
+        bird_status,
+        counted,
+        *at,
+        attempt.finished,
+    )?;
+    let Some(job_id) = job_id else {
+        return Ok(None);
+    };
+    attempts::insert_row(conn, send_id, attempt)?;
+    Ok(Some((job_id, *at)))
+}
+
+/// A send reached a final state at `at`: a cron job's next occurrence, then the job's end.
+fn finish(
+    conn: &Connection,
+    job_id: &str,
+    follow: Option<&FollowUp>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(follow) = follow {
+        cron::apply(conn, job_id, follow, at)?;
+    }
+    on_send_finished(conn, job_id, at)
 }
 
 /// Whether an attempt counts towards the send's `attempts` (and so towards giving up):
@@ -185,8 +237,6 @@ pub(super) fn on_send_finished(
     job_id: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    if !reads::job_has_open(conn, job_id)? {
-        jobs::move_state(conn, job_id, JobState::Active, JobState::Finished, at)?;
-    }
+    jobs::finish_when_done(conn, job_id, at)?;
     Ok(())
 }

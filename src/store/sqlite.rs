@@ -60,6 +60,7 @@ impl SqliteStore {
     pub(super) fn open_with(path: &Path, options: Options) -> Result<SqliteStore, StoreError> {
         let mut conn = schema::open_writer(path, options.busy_timeout)?;
         schema::migrate(&mut conn, path, Utc::now())?;
+        schema::keep_savepoints_in_memory(&conn, path)?;
         let reader = schema::open_reader(path, options.busy_timeout)?;
         let writer = Writer::spawn(conn, options.max_batch).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),

@@ -4,7 +4,7 @@
 use chrono::Duration;
 use msgspool::store::{AttemptOutcome, FollowUp, JobState, SendState, SendUpdate, Store};
 
-use crate::fixtures::{attempt, claimed, cron_job, failed, now, one, send, sent};
+use crate::fixtures::{attempt, claimed, cron_job, failed, job, now, one, send, sent};
 
 pub async fn recording_the_same_outcome_twice_changes_nothing_the_second_time(store: &Store) {
     let id = claimed(store, "a").await;
@@ -26,6 +26,45 @@ pub async fn recording_the_same_outcome_twice_changes_nothing_the_second_time(st
     assert_eq!(second.sends[0].send.attempts, 1);
     assert_eq!(second.sends[0].attempts.len(), 1);
     assert_eq!(second.job.state, JobState::Finished);
+}
+
+pub async fn a_job_ends_only_when_its_last_send_being_sent_ends(store: &Store) {
+    let later = now() + Duration::minutes(1);
+    store
+        .accept_job(job("a", "v1", &[now(), later]), now())
+        .await
+        .unwrap();
+    let claimed = store.claim_due(later, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2, "{claimed:?}");
+    let sent_at = later + Duration::seconds(1);
+    let first = claimed[0].send_id;
+    store
+        .record_outcome(
+            first,
+            attempt(sent_at, Some(202), AttemptOutcome::Sent),
+            sent(sent_at),
+        )
+        .await
+        .unwrap();
+    let half = store.job_details("a").await.unwrap().unwrap();
+    assert_eq!(
+        half.job.state,
+        JobState::Active,
+        "the other send is still being sent"
+    );
+
+    let second = claimed[1].send_id;
+    store
+        .record_outcome(
+            second,
+            attempt(sent_at, Some(202), AttemptOutcome::Sent),
+            sent(sent_at),
+        )
+        .await
+        .unwrap();
+    let done = store.job_details("a").await.unwrap().unwrap();
+    assert_eq!(done.job.state, JobState::Finished);
+    assert!(done.sends.iter().all(|s| s.send.state == SendState::Sent));
 }
 
 pub async fn a_retry_outcome_brings_the_send_back_at_its_next_attempt(store: &Store) {

@@ -7,7 +7,7 @@
 //! msgspool writes itself.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::NewSend;
 use crate::store::StoreError;
@@ -74,6 +74,42 @@ pub(in crate::store) fn mark_sent(
         i64::from(counted),
         utc_text(at)
     ])?)
+}
+
+/// The common case of [`mark_sent`] and the attempt's delivery note in one statement: a
+/// send still `sending` is marked sent and its delivery polling starts at `poll_from`.
+/// Returns the send's job, or `None` when it was not being sent (the caller then takes the
+/// general path, which knows what to do with a late answer).
+pub(in crate::store) fn sent_while_sending(
+    conn: &Connection,
+    send_id: i64,
+    bird_message_id: &str,
+    bird_status: &str,
+    counted: bool,
+    at: DateTime<Utc>,
+    poll_from: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "UPDATE sends SET state = 'sent', bird_message_id = ?2, bird_status = ?3,
+                          attempts = attempts + ?4, next_attempt_at = NULL,
+                          finished_at = ?5, updated_at = ?5,
+                          reconcile_from = NULL, next_poll_at = ?6, polls = 0
+         WHERE id = ?1 AND state = 'sending'
+         RETURNING job_id",
+    )?;
+    Ok(stmt
+        .query_row(
+            params![
+                send_id,
+                (!bird_message_id.is_empty()).then_some(bird_message_id),
+                bird_status,
+                i64::from(counted),
+                utc_text(at),
+                utc_text(poll_from)
+            ],
+            |row| row.get::<_, String>(0),
+        )
+        .optional()?)
 }
 
 /// Puts a send being sent back to scheduled for another try at `next_attempt`.

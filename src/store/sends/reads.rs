@@ -189,15 +189,6 @@ pub(in crate::store) fn occurrence_state(
     state.map(SendState::read).transpose()
 }
 
-/// Whether a job still has sends scheduled or being sent.
-pub(in crate::store) fn job_has_open(conn: &Connection, job_id: &str) -> Result<bool, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM sends
-                        WHERE job_id = ?1 AND state IN ('scheduled', 'sending'))",
-    )?;
-    Ok(stmt.query_row([job_id], |row| row.get(0))?)
-}
-
 /// The job and state of a send, if the send exists.
 pub(in crate::store) fn job_and_state(
     conn: &Connection,
