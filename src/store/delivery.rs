@@ -54,7 +54,8 @@ pub struct PollDue {
 }
 
 /// Called for every attempt row written: keeps `reconcile_from` and the poll schedule in
-/// step with the attempt, in its transaction.
+/// step with the attempt, in its transaction. `sends::moves::sent_while_sending` writes the
+/// Sent/Reconciled columns below in its own UPDATE (the hot path): change both together.
 pub(super) fn note_attempt(
     conn: &Connection,
     send_id: i64,
