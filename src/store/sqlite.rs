@@ -1,11 +1,15 @@
-//! The SQLite backend: one database file, one writer thread with group commit, one
-//! read-only connection; the [`Backend`] operations as calls into the table and
+//! The SQLite backend: one database file, one writer thread with group commit, two
+//! read-only connections; the [`Backend`] operations as calls into the table and
 //! operation modules.
 //!
-//! Owns: the two connections (through [`Writer`] and a mutex). Trusts: `schema` for the
-//! file's shape and the writer for transactions. Guarantees: every write runs inside
+//! Owns: the three connections (through [`Writer`] and two mutexes). Trusts: `schema` for
+//! the file's shape and the writer for transactions. Guarantees: every write runs inside
 //! `BEGIN IMMEDIATE` on the writer thread and is answered only after its COMMIT returned;
-//! reads run off the async threads on the read-only connection and see the last commit.
+//! reads run off the async threads on a read-only connection and see the last commit. The
+//! dispatcher's reads (the next due time, the re-read of a group just before its instant)
+//! have a connection of their own: a read that walks the whole table (the `STATUS=` counts,
+//! an operator's list, `stats`) takes tens of milliseconds with a million sends, and
+//! behind one mutex it held up a group due meanwhile by as much.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -34,6 +38,8 @@ pub struct SqliteStore {
 pub(super) struct Inner {
     pub(super) writer: Writer,
     reader: Mutex<Connection>,
+    /// Only for reads bounded by an index lookup that a due send waits on.
+    dispatch_reader: Mutex<Connection>,
 }
 
 impl SqliteStore {
@@ -47,12 +53,14 @@ impl SqliteStore {
     /// migrated or written, and no writer thread starts (every write answers
     /// [`StoreError::ReadOnly`]). The database must be at [`super::KNOWN_VERSION`].
     pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
-        let reader = schema::open_reader(path, Options::default().busy_timeout)?;
+        let busy_timeout = Options::default().busy_timeout;
+        let reader = schema::open_reader(path, busy_timeout)?;
         schema::check_version(&reader, path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Writer::disabled(),
                 reader: Mutex::new(reader),
+                dispatch_reader: Mutex::new(schema::open_reader(path, busy_timeout)?),
             }),
         })
     }
@@ -62,6 +70,7 @@ impl SqliteStore {
         schema::migrate(&mut conn, path, Utc::now())?;
         schema::keep_savepoints_in_memory(&conn, path)?;
         let reader = schema::open_reader(path, options.busy_timeout)?;
+        let dispatch_reader = schema::open_reader(path, options.busy_timeout)?;
         let writer = Writer::spawn(conn, options.max_batch).map_err(|e| StoreError::Open {
             path: path.to_path_buf(),
             reason: format!("cannot start the writer thread: {e}"),
@@ -70,6 +79,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 writer,
                 reader: Mutex::new(reader),
+                dispatch_reader: Mutex::new(dispatch_reader),
             }),
         })
     }
@@ -92,8 +102,30 @@ impl SqliteStore {
         Box::pin(self.inner.writer.call_many(works))
     }
 
-    /// Runs `read` on the read-only connection, off the async threads.
+    /// Runs `read` on the general read-only connection, off the async threads.
     pub(super) fn read<T, F>(&self, read: F) -> Answer<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read_on(|inner| &inner.reader, read)
+    }
+
+    /// Runs `read` on the dispatcher's own read-only connection: only reads bounded by an
+    /// index lookup, so that a due send never waits behind a long one.
+    pub(super) fn read_for_dispatch<T, F>(&self, read: F) -> Answer<'static, T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.read_on(|inner| &inner.dispatch_reader, read)
+    }
+
+    fn read_on<T, F>(
+        &self,
+        connection: fn(&Inner) -> &Mutex<Connection>,
+        read: F,
+    ) -> Answer<'static, T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -102,7 +134,9 @@ impl SqliteStore {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 // A panic while the lock was held leaves the connection itself usable.
-                let conn = inner.reader.lock().unwrap_or_else(PoisonError::into_inner);
+                let conn = connection(&inner)
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 read(&conn)
             })
             .await
@@ -161,7 +195,7 @@ impl Backend for SqliteStore {
     }
 
     fn next_due(&self) -> Answer<'_, Option<DateTime<Utc>>> {
-        self.read(reads::earliest_next_attempt)
+        self.read_for_dispatch(reads::earliest_next_attempt)
     }
 
     fn claim_due(&self, now: DateTime<Utc>, limit: usize) -> Answer<'_, Vec<ClaimedSend>> {
@@ -193,12 +227,12 @@ impl Backend for SqliteStore {
     }
 
     fn send_states_of(&self, send_ids: Vec<i64>) -> Answer<'_, HashMap<i64, SendState>> {
-        self.read(move |conn| reads::states_of(conn, &send_ids))
+        self.read_for_dispatch(move |conn| reads::states_of(conn, &send_ids))
     }
 
     fn send_state(&self, send_id: i64) -> Answer<'_, Option<SendState>> {
         let state = move |conn: &Connection| reads::job_and_state(conn, send_id);
-        self.read(move |conn| Ok(state(conn)?.map(|(_, state)| state)))
+        self.read_for_dispatch(move |conn| Ok(state(conn)?.map(|(_, state)| state)))
     }
 
     fn checkpoint(&self) -> Answer<'_, ()> {

@@ -455,3 +455,38 @@ async fn a_claimed_send_carries_its_jobs_ignore_quiet_hours_as_a_typed_field() {
     got.sort();
     assert_eq!(got, [("loud", false), ("plain", false), ("quiet", true)]);
 }
+
+/// With a million sends, counting them (`STATUS=`, `stats`, an operator's list) holds a
+/// read-only connection for tens of milliseconds; the reads a due send waits on must not
+/// queue behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dispatchers_reads_do_not_wait_behind_a_long_read() {
+    let db = open_db();
+    let sent = claimed_send(&db, "a").await;
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let (holding, started) = tokio::sync::oneshot::channel();
+    // Stands for a long count: holds the general read connection until released.
+    let long_read = db.store.read(move |_conn| {
+        let _ = holding.send(());
+        let _ = held.recv_timeout(std::time::Duration::from_secs(60));
+        Ok(())
+    });
+    let long_read = tokio::spawn(long_read);
+    started.await.unwrap();
+
+    let within = std::time::Duration::from_secs(10);
+    let states = tokio::time::timeout(within, db.store.send_states_of(vec![sent.send_id])).await;
+    let one = tokio::time::timeout(within, db.store.send_state(sent.send_id)).await;
+    let next = tokio::time::timeout(within, db.store.next_due()).await;
+    release.send(()).unwrap();
+    long_read.await.unwrap().unwrap();
+
+    let states = states
+        .expect("the group's re-read waited for the long read")
+        .unwrap();
+    assert_eq!(states.get(&sent.send_id), Some(&SendState::Sending));
+    let one = one.expect("a send's own re-read waited for the long read");
+    assert_eq!(one.unwrap(), Some(SendState::Sending));
+    let next = next.expect("the next due time waited for the long read");
+    assert_eq!(next.unwrap(), None);
+}
