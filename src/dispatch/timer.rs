@@ -5,8 +5,8 @@
 //! millisecond and wakes after the tick that follows its deadline, so it alone is up to
 //! ~1–2 ms late: it carries the wait to [`COARSE_MARGIN`] before the instant, a thread
 //! sleep on a blocking thread (the kernel's high-resolution timer, its slack cut to 1 µs)
-//! to [`SPIN_AT_MOST`] before it, and a spin the rest (a yield could give the core away for
-//! a whole time slice on a busy machine).
+//! to [`SPIN_AT_MOST`] before it, and a spin on the waiting task's own worker the rest (a
+//! yield could give the core away for a whole time slice on a busy machine).
 //! Trusts: the wall clock (due instants are wall-clock instants, as Bird and the operator
 //! see them); every step re-reads it, so a clock step never makes a wait end early.
 //! Guarantees: [`wait_until`] returns only once the wall clock reads the due instant or
@@ -62,10 +62,9 @@ pub async fn wait_until(due: DateTime<Utc>) {
         match step(Utc::now(), due) {
             Step::Due => return,
             Step::Coarse(wait) => tokio::time::sleep(wait).await,
-            Step::Fine(_) | Step::Spin => {
-                // Off the async workers: the thread sleep blocks, and the spin must not
-                // hold up other tasks.
-                if tokio::task::spawn_blocking(move || wait_precisely(due))
+            Step::Fine(_) => {
+                // Off the async workers: the thread sleep blocks.
+                if tokio::task::spawn_blocking(move || sleep_finely(due))
                     .await
                     .is_err()
                 {
@@ -74,25 +73,24 @@ pub async fn wait_until(due: DateTime<Utc>) {
                     tokio::time::sleep(COARSE_MARGIN).await;
                 }
             }
+            // On the async worker itself, and so at most SPIN_AT_MOST of it: waking this
+            // task from the blocking thread takes tens of microseconds, which the spin
+            // absorbs before the instant instead of adding them after it.
+            Step::Spin => std::hint::spin_loop(),
         }
     }
 }
 
-/// The last [`COARSE_MARGIN`] of a wait, on a blocking thread; hands back to the async
-/// loop when a clock step moved the instant further away.
-fn wait_precisely(due: DateTime<Utc>) {
+/// The thread sleep of a wait, on a blocking thread, until [`SPIN_AT_MOST`] is left; hands
+/// back to the async loop then, or when a clock step moved the instant further away.
+fn sleep_finely(due: DateTime<Utc>) {
     // The default 50 µs of slack lets the kernel wake a sleep that much late; asking for
     // 1 µs only changes how precisely this (pool) thread's sleeps end, so the result is
     // not checked.
     // SAFETY: PR_SET_TIMERSLACK takes one integer argument and touches no memory.
     unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
-    loop {
-        match step(Utc::now(), due) {
-            Step::Due | Step::Coarse(_) => return,
-            Step::Fine(wait) => std::thread::sleep(wait),
-            // At most SPIN_AT_MOST of it per wait: a Fine step comes first when more is left.
-            Step::Spin => std::hint::spin_loop(),
-        }
+    while let Step::Fine(wait) = step(Utc::now(), due) {
+        std::thread::sleep(wait);
     }
 }
 
