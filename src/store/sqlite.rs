@@ -2,7 +2,8 @@
 //! read-only connections; the [`Backend`] operations as calls into the table and
 //! operation modules.
 //!
-//! Owns: the three connections (through [`Writer`] and two mutexes). Trusts: `schema` for
+//! Owns: the three connections (through the writer thread and two mutexes, in
+//! [`connections`]). Trusts: `schema` for
 //! the file's shape and the writer for transactions. Guarantees: every write runs inside
 //! `BEGIN IMMEDIATE` on the writer thread and is answered only after its COMMIT returned;
 //! reads run off the async threads on a read-only connection and see the last commit. The
@@ -12,138 +13,23 @@
 //! behind one mutex it held up a group due meanwhile by as much.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use super::retry;
 use super::sends::reads;
-use super::writer::Writer;
 use super::{
     AcceptOutcome, AttemptRecord, CancelOutcome, ClaimedSend, CronJob, EventKind, FollowUp,
-    JobDetails, JobSource, NewJob, NewSend, Options, RetryOutcome, RunMode, SendFilter, SendRow,
-    SendState, SendUpdate, Stats, StoreError,
+    JobDetails, JobSource, NewJob, NewSend, RetryOutcome, RunMode, SendFilter, SendRow, SendState,
+    SendUpdate, Stats,
 };
 use super::{Answer, Answers, Backend};
 use super::{accept, cancel, claim, cron, details, events, jobs, mode, outcome, rejections};
-use super::{retry, schema};
 
-/// The SQLite store: cheap to clone, every clone shares the one writer thread.
-#[derive(Clone)]
-pub struct SqliteStore {
-    pub(super) inner: Arc<Inner>,
-}
+mod connections;
 
-pub(super) struct Inner {
-    pub(super) writer: Writer,
-    reader: Mutex<Connection>,
-    /// Only for reads bounded by an index lookup that a due send waits on.
-    dispatch_reader: Mutex<Connection>,
-}
-
-impl SqliteStore {
-    /// Opens (creating the file, not its folder) and migrates the database at `path`, and
-    /// starts the writer thread.
-    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        SqliteStore::open_with(path, Options::default())
-    }
-
-    /// Opens the existing database at `path` for reading only: nothing is created,
-    /// migrated or written, and no writer thread starts (every write answers
-    /// [`StoreError::ReadOnly`]). The database must be at [`super::KNOWN_VERSION`].
-    pub fn open_read_only(path: &Path) -> Result<SqliteStore, StoreError> {
-        let busy_timeout = Options::default().busy_timeout;
-        let reader = schema::open_reader(path, busy_timeout)?;
-        schema::check_version(&reader, path)?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                writer: Writer::disabled(),
-                reader: Mutex::new(reader),
-                dispatch_reader: Mutex::new(schema::open_reader(path, busy_timeout)?),
-            }),
-        })
-    }
-
-    pub(super) fn open_with(path: &Path, options: Options) -> Result<SqliteStore, StoreError> {
-        let mut conn = schema::open_writer(path, options.busy_timeout)?;
-        schema::migrate(&mut conn, path, Utc::now())?;
-        schema::keep_savepoints_in_memory(&conn, path)?;
-        let reader = schema::open_reader(path, options.busy_timeout)?;
-        let dispatch_reader = schema::open_reader(path, options.busy_timeout)?;
-        let writer = Writer::spawn(conn, options.max_batch).map_err(|e| StoreError::Open {
-            path: path.to_path_buf(),
-            reason: format!("cannot start the writer thread: {e}"),
-        })?;
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                writer,
-                reader: Mutex::new(reader),
-                dispatch_reader: Mutex::new(dispatch_reader),
-            }),
-        })
-    }
-
-    /// Runs `work` in the writer's next group commit.
-    pub(super) fn write<T, F>(&self, work: F) -> Answer<'_, T>
-    where
-        T: Send + 'static,
-        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        Box::pin(self.inner.writer.call(work))
-    }
-
-    /// Runs every `work` in one group commit; one answer each, in order.
-    fn write_many<T, F>(&self, works: Vec<F>) -> Answers<'_, T>
-    where
-        T: Send + 'static,
-        F: FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        Box::pin(self.inner.writer.call_many(works))
-    }
-
-    /// Runs `read` on the general read-only connection, off the async threads.
-    pub(super) fn read<T, F>(&self, read: F) -> Answer<'static, T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.read_on(|inner| &inner.reader, read)
-    }
-
-    /// Runs `read` on the dispatcher's own read-only connection: only reads bounded by an
-    /// index lookup, so that a due send never waits behind a long one.
-    pub(super) fn read_for_dispatch<T, F>(&self, read: F) -> Answer<'static, T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.read_on(|inner| &inner.dispatch_reader, read)
-    }
-
-    fn read_on<T, F>(
-        &self,
-        connection: fn(&Inner) -> &Mutex<Connection>,
-        read: F,
-    ) -> Answer<'static, T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                // A panic while the lock was held leaves the connection itself usable.
-                let conn = connection(&inner)
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                read(&conn)
-            })
-            .await
-            .map_err(|e| StoreError::Sqlite(format!("a database read stopped: {e}")))?
-        })
-    }
-}
+pub use connections::SqliteStore;
 
 impl Backend for SqliteStore {
     fn accept_job(&self, job: NewJob, now: DateTime<Utc>) -> Answer<'_, AcceptOutcome> {
