@@ -1,6 +1,6 @@
 //! The command line: one function per subcommand, each returning an [`Exit`].
 //!
-//! `main` parses with clap (usage errors exit 2), calls [`run`], and exits with the code of
+//! `main` parses with clap (usage errors exit 2), calls [`run()`], and exits with the code of
 //! the [`Exit`] it returns ([`Exit::finish`] writes its message). Output to a closed pipe
 //! ends the command quietly. Every subcommand finds its config through
 //! [`crate::config::Lookup`].

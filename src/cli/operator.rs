@@ -37,7 +37,7 @@ pub struct DatabaseArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The SQLite database file, or a postgres:// URL (the password from the config's
-    /// [postgres] password_file or the pg-password credential); wins over the config's
+    /// `[postgres] password_file` or the pg-password credential); wins over the config's
     /// `database`.
     #[arg(long, value_name = "URL|FILE")]
     pub database: Option<String>,

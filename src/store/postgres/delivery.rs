@@ -1,5 +1,5 @@
 //! [`DeliveryBackend`] for [`PgStore`]: delivery statuses, polls and look-ups, each
-//! operation an async function in [`write`] (attempt rows, the reconcile mark, statuses)
+//! operation an async function in [`write`](mod@write) (attempt rows, the reconcile mark, statuses)
 //! or [`reads`] (what reconciliation, polling and the operator read).
 //!
 //! Owns: the mapping of the trait onto those functions. Guarantees (as SQLite's
