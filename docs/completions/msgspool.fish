@@ -55,7 +55,7 @@ complete -c msgspool -n "__fish_msgspool_using_subcommand run" -l dry-run -d 'Se
 complete -c msgspool -n "__fish_msgspool_using_subcommand run" -l log-json -d 'Log as JSON lines instead of text'
 complete -c msgspool -n "__fish_msgspool_using_subcommand run" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
-complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s [postgres] password_file or the pg-password credential); wins over the config\'s `database`' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s `[postgres] password_file` or the pg-password credential); wins over the config\'s `database`' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l state -d 'Only sends in these states (repeat or separate with commas; `all` for every state) [default: scheduled,sending]' -r -f -a "scheduled\t''
 sending\t''
 sent\t''
@@ -72,19 +72,19 @@ complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l limit -d 'Sho
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -l json -d 'One JSON object per line with every column, instead of a table'
 complete -c msgspool -n "__fish_msgspool_using_subcommand list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c msgspool -n "__fish_msgspool_using_subcommand show" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
-complete -c msgspool -n "__fish_msgspool_using_subcommand show" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s [postgres] password_file or the pg-password credential); wins over the config\'s `database`' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand show" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s `[postgres] password_file` or the pg-password credential); wins over the config\'s `database`' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand show" -l send -d 'Show this send (the SEND column of `msgspool list`) and its job, instead of a job' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand show" -l json -d 'One JSON object on one line instead of text'
 complete -c msgspool -n "__fish_msgspool_using_subcommand show" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
-complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s [postgres] password_file or the pg-password credential); wins over the config\'s `database`' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s `[postgres] password_file` or the pg-password credential); wins over the config\'s `database`' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l send -d 'Cancel only this send (the SEND column of `msgspool list`)' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l job-prefix -d 'With --all: only jobs whose id starts with PREFIX' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l all -d 'Cancel every active job (only those matching --job-prefix when given)'
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -l json -d 'One JSON object per job or send instead of sentences'
 complete -c msgspool -n "__fish_msgspool_using_subcommand cancel" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
-complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s [postgres] password_file or the pg-password credential); wins over the config\'s `database`' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s `[postgres] password_file` or the pg-password credential); wins over the config\'s `database`' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l state -d 'With --all: only sends in these states [default: failed,expired]' -r -f -a "failed\t''
 expired\t''"
 complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l job -d 'With --all: only the sends of this job' -r
@@ -95,7 +95,7 @@ complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l force -d 'Al
 complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -l json -d 'One JSON object per send instead of sentences'
 complete -c msgspool -n "__fish_msgspool_using_subcommand retry" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand stats" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
-complete -c msgspool -n "__fish_msgspool_using_subcommand stats" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s [postgres] password_file or the pg-password credential); wins over the config\'s `database`' -r
+complete -c msgspool -n "__fish_msgspool_using_subcommand stats" -l database -d 'The SQLite database file, or a postgres:// URL (the password from the config\'s `[postgres] password_file` or the pg-password credential); wins over the config\'s `database`' -r
 complete -c msgspool -n "__fish_msgspool_using_subcommand stats" -l json -d 'One JSON object instead of tables'
 complete -c msgspool -n "__fish_msgspool_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c msgspool -n "__fish_msgspool_using_subcommand migrate" -l config -d 'Daemon config whose `database` key (or `[postgres]` table) names the database [default: /etc/msgspool/config.toml]' -r -F
