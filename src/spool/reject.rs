@@ -1,8 +1,8 @@
 //! Setting a refused job file aside: `rejected/NAME.toml` beside `NAME.toml.err` (for
 //! people) and `NAME.toml.err.json` (one JSON object per problem), never overwriting.
 //!
-//! Trusts nothing in `rejected/` (see [`fsops`]): a taken name, or a planted
-//! link at any of the three names, moves the file to the next free `NAME.N.toml` instead.
+//! Trusts nothing in `rejected/` (see [`fsops`]): a taken name, or a planted link at any of
+//! the three names, moves the file to the next free `NAME.N.toml` instead.
 //! The file itself is renamed, so it keeps its content byte for byte.
 
 use std::ffi::{OsStr, OsString};

@@ -2,8 +2,8 @@
 //!
 //! Passes run at start, on folder events (debounced), on `rescan` pokes (SIGHUP) and every
 //! `rescan_interval`; sooner while files wait to settle. While the database refuses every
-//! batch, the wait doubles up to [`MAX_BACKOFF`] and the state change
-//! is logged once each way, not on every try.
+//! batch, the wait doubles up to [`MAX_BACKOFF`] and the state change is logged once each
+//! way, not on every try.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! operation modules.
 //!
 //! Owns: the three connections (through the writer thread and two mutexes, in
-//! [`connections`]). Trusts: `schema` for
-//! the file's shape and the writer for transactions. Guarantees: every write runs inside
+//! [`connections`]). Trusts: `schema` for the file's shape and the writer for
+//! transactions. Guarantees: every write runs inside
 //! `BEGIN IMMEDIATE` on the writer thread and is answered only after its COMMIT returned;
 //! reads run off the async threads on a read-only connection and see the last commit. The
 //! dispatcher's reads (the next due time, the re-read of a group just before its instant)

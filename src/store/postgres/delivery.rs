@@ -1,6 +1,6 @@
 //! [`DeliveryBackend`] for [`PgStore`]: delivery statuses, polls and look-ups, each
-//! operation an async function in [`write`](mod@write) (attempt rows, the reconcile mark, statuses)
-//! or [`reads`] (what reconciliation, polling and the operator read).
+//! operation an async function in [`write`](mod@write) (attempt rows, the reconcile mark,
+//! statuses) or [`reads`] (what reconciliation, polling and the operator read).
 //!
 //! Owns: the mapping of the trait onto those functions. Guarantees (as SQLite's
 //! `delivery.rs`): a status only moves forward, each status reached is one

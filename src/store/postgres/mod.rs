@@ -6,8 +6,8 @@
 //! Owns: the connection pool ([`deadpool_postgres`], TLS through rustls), the schema
 //! ([`schema`]), this daemon's node name and the tokens of the leases it holds. Trusts:
 //! PostgreSQL for transactions (READ COMMITTED; every multi-statement write is one
-//! transaction, committed before it is answered). Guarantees: the [`Backend`](super::Backend) contract, as
-//! `tests/conformance.rs` checks on both backends.
+//! transaction, committed before it is answered). Guarantees: the
+//! [`Backend`](super::Backend) contract, as `tests/conformance.rs` checks on both backends.
 
 mod accept;
 mod backend;
