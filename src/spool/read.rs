@@ -90,7 +90,7 @@ pub fn read(path: &Path) -> Result<Snapshot, ReadFailure> {
     if meta.len() > MAX_JOB_FILE {
         return Err(ReadFailure::TooBig(meta.len()));
     }
-    let bytes = read_bounded(&file).map_err(ReadFailure::Unreadable)?;
+    let bytes = read_bounded(&file, meta.len()).map_err(ReadFailure::Unreadable)?;
     if bytes.len() as u64 > MAX_JOB_FILE {
         return Err(ReadFailure::TooBig(bytes.len() as u64));
     }
@@ -108,8 +108,12 @@ pub fn read(path: &Path) -> Result<Snapshot, ReadFailure> {
     })
 }
 
-fn read_bounded(file: &File) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+/// Reads at most one byte more than [`MAX_JOB_FILE`]. `expected` (the size `fstat` gave)
+/// sizes the buffer, so a file that did not grow takes two reads (its bytes, then the end),
+/// not the several a growing buffer needs.
+fn read_bounded(file: &File, expected: u64) -> io::Result<Vec<u8>> {
+    let room = usize::try_from(expected.min(MAX_JOB_FILE)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(room.saturating_add(1));
     file.take(MAX_JOB_FILE + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
