@@ -154,8 +154,9 @@ pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     Ok(conn)
 }
 
-/// Keeps the writer's savepoint journal in memory. Every operation of a group commit runs
-/// in its own savepoint, and SQLite copies each page it first changes there into a
+/// Keeps the writer's savepoint journal in memory. When a group commit runs its
+/// operations in savepoints of their own (again, after one failed), and for every
+/// statement that checks a foreign key, SQLite copies each page it first changes into a
 /// sub-journal; on disk (the default, past 64 KiB in one transaction) that is one `pwrite`
 /// per page and operation, which was a tenth of the daemon's CPU per send. The journal is
 /// emptied at each operation's RELEASE, so it holds at most the pages one operation

@@ -7,9 +7,10 @@
 //! a batch that met a locked database is rolled back and run again.
 //!
 //! Guarantees: the thread blocks for one message, drains up to `max_batch` operations
-//! already queued, and runs them in one `BEGIN IMMEDIATE` transaction, each inside its own
-//! SAVEPOINT: an operation that fails is rolled back alone and answered with its error,
-//! the others commit together. Nobody is answered before COMMIT returned. SQLITE_BUSY or
+//! already queued, and runs them in one `BEGIN IMMEDIATE` transaction; if one fails, the
+//! batch is rolled back and run again with each operation inside its own SAVEPOINT, so
+//! the failing one is rolled back alone and answered with its error and the others commit
+//! together. Nobody is answered before COMMIT returned. SQLITE_BUSY or
 //! SQLITE_LOCKED on BEGIN or COMMIT (another process holds the write lock, e.g. an
 //! operator's open `sqlite3` transaction) is logged once per episode and waited out with
 //! bounded backoff; the whole batch is then run again: operations are delayed, never
@@ -40,7 +41,8 @@ const LOCK_WAIT_NOTICE: Duration = Duration::from_secs(1);
 
 /// An operation waiting for the writer: run it (maybe more than once), then answer.
 trait Op: Send {
-    /// Runs the operation on the writer's connection, inside a transaction and savepoint.
+    /// Runs the operation on the writer's connection, inside a transaction (and a savepoint
+    /// of its own when the batch runs again after an operation failed).
     fn run(&mut self, conn: &Connection) -> Result<(), StoreError>;
     /// Hands the caller the value of the last run, or `result`'s error.
     fn answer(self: Box<Self>, result: Result<(), StoreError>);

@@ -99,6 +99,38 @@ async fn a_lock_held_past_the_busy_timeout_is_retried_until_it_is_released() {
 }
 
 #[tokio::test]
+async fn an_operation_that_fails_is_rolled_back_alone_and_the_rest_of_its_batch_commits() {
+    let db = open_db();
+    // One batch (one call_many): each operation stores a rejection row, the middle one
+    // then fails. The batch first runs without savepoints, so this also checks that the
+    // run again with them keeps nothing twice and nothing of the failed one.
+    let works: Vec<_> = ["first", "fails", "third"]
+        .into_iter()
+        .map(|name| {
+            move |conn: &Connection| -> Result<&'static str, StoreError> {
+                conn.execute(
+                    "INSERT INTO rejections (file_name, rejected_at, error)
+                     VALUES (?1, '2026-03-01T10:00:00.000Z', 'test')",
+                    [name],
+                )?;
+                if name == "fails" {
+                    return Err(StoreError::Sqlite("this operation fails".to_owned()));
+                }
+                Ok(name)
+            }
+        })
+        .collect();
+    let answers = db.store.inner.writer.call_many(works).await;
+    assert_eq!(answers[0], Ok("first"));
+    assert!(matches!(&answers[1], Err(StoreError::Sqlite(m)) if m == "this operation fails"));
+    assert_eq!(answers[2], Ok("third"));
+    assert_eq!(
+        db.text("SELECT group_concat(file_name, ',') FROM (SELECT file_name FROM rejections ORDER BY id)"),
+        "first,third"
+    );
+}
+
+#[tokio::test]
 async fn a_full_disk_fails_the_whole_batch_and_keeps_nothing_of_it() {
     let db = open_db();
     // SQLite's page limit stands in for a full disk: the next new page fails with SQLITE_FULL.
