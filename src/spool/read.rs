@@ -3,15 +3,13 @@
 //! The name may be swapped for a link, a FIFO or a device between listing and reading, so
 //! the file is opened with `O_NOFOLLOW | O_NONBLOCK`, checked with `fstat` on the open
 //! descriptor (a regular file of at most 1 MiB) and read with a bound. What was read is
-//! remembered as an [`Identity`] (device, inode, size, mtime, sha256) so that intake removes
+//! remembered as an [`Identity`] (device, inode, size, mtime, ctime) so that intake removes
 //! the name only while it still points at that same file.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
-
-use sha2::{Digest, Sha256};
 
 use super::scan::MAX_JOB_FILE;
 
@@ -24,7 +22,6 @@ pub struct Identity {
     pub mtime: (i64, i64),
     /// Changed by every write, rename, chmod or utime, and not settable from user space.
     pub ctime: (i64, i64),
-    pub sha256: String,
 }
 
 /// What the inode looks like, without its content.
@@ -102,7 +99,6 @@ pub fn read(path: &Path) -> Result<Snapshot, ReadFailure> {
             len: bytes.len() as u64,
             mtime: stat.mtime,
             ctime: stat.ctime,
-            sha256: sha256_hex(&bytes),
         },
         bytes,
     })
@@ -118,18 +114,11 @@ fn read_bounded(file: &File, expected: u64) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Lower-case hex SHA-256.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// True when `path` still names the file read as `identity`: same device and inode, size,
 /// mtime and ctime. A different file renamed over it has another inode; any write to the
-/// same inode moves its ctime, which no tool can set back, so the content hashed to
-/// `identity.sha256` is what the name still holds, without reading it again.
+/// same inode moves its ctime, which no tool can set back, so the content that was read
+/// (and hashed into the job's `sha256`) is what the name still holds, without reading it
+/// again.
 pub fn still_names(path: &Path, identity: &Identity) -> bool {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
