@@ -23,6 +23,7 @@ pub mod reject;
 mod run;
 pub mod scan;
 pub mod settle;
+mod stages;
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
@@ -40,6 +41,7 @@ use crate::store::{AcceptOutcome, NewJob, Store};
 use batch::Batch;
 use examine::{Parsed, Verdict};
 use settle::Readiness;
+use stages::Stages;
 
 /// Accepted files of a committed batch being removed.
 type Removal = JoinHandle<()>;
@@ -107,7 +109,9 @@ impl Intake {
             (!*stop.borrow()).then(|| self.start_judging(listing, VecDeque::new(), ready));
         let mut removing: Option<Removal> = None;
         while let Some(judged) = judging.take() {
+            let mut stages = Stages::start();
             let batch = Self::judged(judged).await;
+            stages.judged();
             let (listing, names) = (batch.listing, batch.names);
             report.most_names_held = report.most_names_held.max(batch.names_held);
             if (listing.is_some() || !names.is_empty())
@@ -134,7 +138,9 @@ impl Intake {
                 }
             }
             let before = report.accepted;
+            let files = accepted.len();
             let to_remove = self.commit_batch(accepted, now, &mut report, ready).await;
+            stages.committed();
             if report.accepted > before {
                 // Per batch, not per pass: a pass through a million files takes minutes,
                 // and a job due now must not wait for its end.
@@ -144,6 +150,7 @@ impl Intake {
             // the pass after this batch: the next one, judged meanwhile, is dropped, and its
             // files wait for the next pass (judging changes nothing on disk).
             Self::removed(removing.take()).await;
+            stages.removed(files);
             removing = Some(self.start_removing(to_remove, ready));
             if (report.store_error.is_some() || *stop.borrow())
                 && let Some(judged) = judging.take()
