@@ -4,8 +4,8 @@
 //! Owns: [`NewJob`] (what intake hands over), [`AcceptOutcome`] and the rules that decide
 //! between them. Trusts: the writer to run [`accept_job`] in one transaction (rolled
 //! back alone if it fails), and to run it again from the start if its batch is retried
-//! (so it only reads its inputs). Guarantees: a job's sends never change under a send in flight; a
-//! send already tried is kept (as `replaced`, with its attempts), never deleted.
+//! (so it only reads its inputs). Guarantees: a job's sends never change under a send in
+//! flight; a send already tried is kept (as `replaced`, with its attempts), never deleted.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

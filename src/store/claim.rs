@@ -1,10 +1,10 @@
 //! Claiming sends for dispatch, and giving back the ones a stopped daemon left claimed.
 //!
 //! Trusts: the writer to run each operation in one transaction (rolled back alone if it
-//! fails), and to run it again from the start if its batch is retried. Guarantees: a claim moves only
-//! `scheduled` sends to `sending`, in the transaction that read them, so two claims never
-//! return the same send; one unreadable row is failed loudly and does not stop the others;
-//! a send put back carries an `interrupted` attempt that does not count.
+//! fails), and to run it again from the start if its batch is retried. Guarantees: a claim
+//! moves only `scheduled` sends to `sending`, in the transaction that read them, so two
+//! claims never return the same send; one unreadable row is failed loudly and does not
+//! stop the others; a send put back carries an `interrupted` attempt that does not count.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;

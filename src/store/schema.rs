@@ -159,8 +159,8 @@ pub(super) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
 /// statement that checks a foreign key, SQLite copies each page it first changes into a
 /// sub-journal; on disk (the default, past 64 KiB in one transaction) that is one `pwrite`
 /// per page and operation, which was a tenth of the daemon's CPU per send. The journal is
-/// emptied at each operation's RELEASE, so it holds at most the pages one operation
-/// changes (operations are bounded batches). Set after the migrations, whose statements
+/// emptied at each statement's end and each operation's RELEASE, so it holds at most the
+/// pages one operation changes (operations are bounded batches). Set after the migrations, whose statements
 /// may touch every page of a big database.
 pub(super) fn keep_savepoints_in_memory(conn: &Connection, path: &Path) -> Result<(), StoreError> {
     conn.pragma_update(None, "temp_store", "MEMORY")

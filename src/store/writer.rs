@@ -10,16 +10,16 @@
 //! already queued, and runs them in one `BEGIN IMMEDIATE` transaction; if one fails, the
 //! batch is rolled back and run again with each operation inside its own SAVEPOINT, so
 //! the failing one is rolled back alone and answered with its error and the others commit
-//! together. Nobody is answered before COMMIT returned. SQLITE_BUSY or
-//! SQLITE_LOCKED on BEGIN or COMMIT (another process holds the write lock, e.g. an
-//! operator's open `sqlite3` transaction) is logged once per episode and waited out with
-//! bounded backoff; the whole batch is then run again: operations are delayed, never
-//! dropped. A BEGIN that got the lock only after [`LOCK_WAIT_NOTICE`] inside SQLite's own
-//! busy timeout is logged too, so no stall of a second or more goes unexplained. A disk
-//! error (full, I/O) rolls the whole batch back and answers every caller with it; callers
-//! keep their input and may try again. When every `Store` is dropped the channel closes and
-//! the thread finishes its queue and exits. A store opened read-only has a
-//! [`Writer::disabled`] instead: no thread, and every write is refused.
+//! together. Nobody is answered before COMMIT returned. SQLITE_BUSY or SQLITE_LOCKED on
+//! BEGIN or COMMIT (another process holds the write lock, e.g. an operator's open
+//! `sqlite3` transaction) is logged once per episode and waited out with bounded backoff;
+//! the whole batch is then run again: operations are delayed, never dropped. A BEGIN that
+//! got the lock only after [`LOCK_WAIT_NOTICE`] inside SQLite's own busy timeout is logged
+//! too, so no stall of a second or more goes unexplained. A disk error (full, I/O) rolls
+//! the whole batch back and answers every caller with it; callers keep their input and
+//! may try again. When every `Store` is dropped the channel closes and the thread finishes
+//! its queue and exits. A store opened read-only has a [`Writer::disabled`] instead: no
+//! thread, and every write is refused.
 
 use std::sync::mpsc;
 use std::thread;
