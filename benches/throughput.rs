@@ -1,6 +1,6 @@
-//! `cargo bench --bench throughput [-- intake|dispatch|lateness|wan|cpu ...]`: the release
+//! `cargo bench --bench throughput [-- intake|dispatch|lateness|wan|cpu|floor ...]`: the release
 //! daemon against the fake Bird on 127.0.0.1, printing intake, dispatch, lateness, WAN
-//! throughput and CPU figures with the daemon's peak RSS and CPU seconds. No name runs
+//! throughput and CPU figures (and `floor`, the least the same work costs without msgspool) with the daemon's peak RSS and CPU seconds. No name runs
 //! them all. Figures, not assertions: the targets are compared in the README.
 //!
 //! Every loop here is bounded in count and time; traffic goes only to loopback.
@@ -19,16 +19,21 @@ use support::{count, lateness_ms, quantile, usage, wait_within};
 
 #[path = "throughput/cpu.rs"]
 mod cpu;
+#[path = "throughput/floor.rs"]
+mod floor;
 #[path = "throughput/wan.rs"]
 mod wan;
 
 use cpu::cpu;
+use floor::floor;
 use wan::wan;
 
 const LIMIT: Duration = Duration::from_secs(300);
 
 /// `wan32` is `wan` with the old fixed window (`max_in_flight = 32`), for comparison.
-const SCENARIOS: [&str; 6] = ["intake", "dispatch", "lateness", "wan", "cpu", "wan32"];
+const SCENARIOS: [&str; 7] = [
+    "intake", "dispatch", "lateness", "wan", "cpu", "floor", "wan32",
+];
 
 fn main() {
     // `cargo bench` passes `--bench`; every other argument names a scenario.
@@ -65,6 +70,9 @@ fn main() {
     }
     if runs("cpu") {
         cpu(10_000);
+    }
+    if runs("floor") {
+        floor(20_000);
     }
 }
 
