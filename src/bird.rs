@@ -12,7 +12,6 @@ mod answer;
 pub mod messages;
 
 use serde::Deserialize;
-use serde_json::Value;
 
 pub use answer::{BirdError, MAX_BODY, RetryAfter, SendResult, classify};
 pub use messages::{ListQuery, MessageInfo, MessagePage};
@@ -63,8 +62,8 @@ impl BirdClient {
         format!("AccessKey {}", self.key.expose())
     }
 
-    /// `POST /workspaces/{w}/channels/{c}/messages` with `body`.
-    pub async fn send_message(&self, channel_id: &str, body: &Value) -> SendResult {
+    /// `POST /workspaces/{w}/channels/{c}/messages` with `body`, a JSON text.
+    pub async fn send_message(&self, channel_id: &str, body: String) -> SendResult {
         let url = format!(
             "{}/workspaces/{}/channels/{}/messages",
             self.base_url, self.workspace_id, channel_id
@@ -73,7 +72,8 @@ impl BirdClient {
             .http
             .post(&url)
             .header("Authorization", self.auth())
-            .json(body)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
             .send()
             .await;
         let response = match response {

@@ -134,8 +134,9 @@ fn output_lines(args: &CheckArgs, job: &job::Job, ctx: &JobContext) -> Vec<Strin
         return planned
             .sends
             .first()
-            .and_then(|send| serde_json::from_str(&send.payload).ok())
-            .map(|body| payload::with_validity(body, job.validity.as_secs()).to_string())
+            .and_then(|send| {
+                payload::with_validity_text(&send.payload, job.validity.as_secs()).ok()
+            })
             .into_iter()
             .collect();
     }

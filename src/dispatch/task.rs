@@ -90,7 +90,7 @@ impl SendTask {
                             super::lateness::LATENESS.observe(send.due, Utc::now());
                         }
                         let sent_at = Instant::now();
-                        let result = self.transport.send(&channel_id, &body).await;
+                        let result = self.transport.send(&channel_id, body).await;
                         let congested = window::congested(&result);
                         lock(&self.shared.window).on_answer(
                             Instant::now(),

@@ -2,8 +2,6 @@
 
 use std::io::Write;
 
-use serde_json::Value;
-
 use crate::bird::{BirdClient, SendResult};
 
 pub enum Transport {
@@ -13,14 +11,14 @@ pub enum Transport {
 }
 
 impl Transport {
-    pub async fn send(&self, channel_id: &str, body: &Value) -> SendResult {
+    /// Sends `body`, a JSON text.
+    pub async fn send(&self, channel_id: &str, body: String) -> SendResult {
         match self {
             Transport::Bird(client) => client.send_message(channel_id, body).await,
             Transport::DryRun => {
-                let line = body.to_string();
                 let mut out = std::io::stdout().lock();
                 // A closed stdout must not stop the daemon; the send is still recorded.
-                let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+                let _ = writeln!(out, "{body}").and_then(|()| out.flush());
                 SendResult::Accepted {
                     message_id: format!("dry-run-{}", uuid::Uuid::new_v4()),
                     status: "dry-run".to_owned(),

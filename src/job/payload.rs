@@ -61,6 +61,35 @@ pub fn with_validity(mut body: Value, seconds_left: u64) -> Value {
     body
 }
 
+/// A stored payload with `validity` set, as the JSON text to POST; an error when the stored
+/// text is not JSON.
+///
+/// The stored text is msgspool's own serialisation: keys sorted, none after `validity` in
+/// Bird's field list, no `validity`. Adding the key before the closing brace then gives the
+/// very bytes that parsing, inserting and printing again would, without building the tree
+/// (that cost about 5 % of the daemon's CPU per send). Anything else (a row edited by hand,
+/// a text that mentions `"validity"`) takes that slower way.
+pub fn with_validity_text(stored: &str, seconds_left: u64) -> Result<String, serde_json::Error> {
+    if let Some(text) = appended_validity(stored, seconds_left) {
+        return Ok(text);
+    }
+    let body: Value = serde_json::from_str(stored)?;
+    Ok(with_validity(body, seconds_left).to_string())
+}
+
+fn appended_validity(stored: &str, seconds_left: u64) -> Option<String> {
+    if stored.contains("\"validity\"") {
+        return None;
+    }
+    let members = stored.strip_prefix('{')?.strip_suffix('}')?;
+    if members.trim().is_empty() {
+        return None;
+    }
+    // Only a whole JSON object may be extended as text; this checks it without allocating.
+    serde_json::from_str::<serde::de::IgnoredAny>(stored).ok()?;
+    Some(format!("{{{members},\"validity\":{seconds_left}}}"))
+}
+
 /// Lower-cased, first occurrence kept, order kept.
 pub fn normalise_tags(tags: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
@@ -87,5 +116,44 @@ mod tests {
     fn validity_is_set_on_the_body() {
         let body = with_validity(serde_json::json!({"receiver": {}}), 42);
         assert_eq!(body["validity"], 42);
+    }
+
+    /// The text way and the tree way agree byte for byte on what intake stores.
+    #[test]
+    fn validity_added_to_the_stored_text_gives_the_bytes_of_the_tree_way() {
+        let stored = serde_json::json!({
+            "body": {"type": "text", "text": {"text": "Caf\u{e9} \"quoted\" }"}},
+            "receiver": {"contacts": [{"identifierValue": "+31612345678"}]},
+            "reference": "r-1",
+            "tags": ["a"],
+            "template": null,
+        })
+        .to_string();
+        let tree = with_validity(serde_json::from_str(&stored).unwrap(), 129_600).to_string();
+        assert_eq!(
+            appended_validity(&stored, 129_600).as_deref(),
+            Some(tree.as_str())
+        );
+        assert_eq!(with_validity_text(&stored, 129_600).unwrap(), tree);
+    }
+
+    /// Texts the shortcut must not extend still get exactly one `validity`, or an error.
+    #[test]
+    fn texts_that_are_not_plain_stored_objects_take_the_tree_way() {
+        let exact = |stored: &str| {
+            let text = with_validity_text(stored, 7).unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap();
+            (v["validity"].clone(), text.matches("\"validity\"").count())
+        };
+        assert_eq!(exact(r#"{"validity":1,"a":2}"#), (Value::from(7), 1));
+        assert_eq!(exact("{}"), (Value::from(7), 1));
+        assert_eq!(exact(" {\"a\":1} "), (Value::from(7), 1));
+        for broken in [r#"{"a":1"#, r#"{"a":}"#, r#"{"a":1}{"b":2}"#, "", "[1]"] {
+            let got = with_validity_text(broken, 7);
+            assert!(
+                got.is_err() || !got.unwrap().contains("validity"),
+                "{broken:?}"
+            );
+        }
     }
 }

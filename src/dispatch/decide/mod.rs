@@ -8,7 +8,6 @@
 //! instants; the task's I/O code only executes the decision.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use super::outcome;
 use crate::config::Config;
@@ -33,7 +32,8 @@ pub enum Before {
     /// POST `body` to channel `channel_id`; `quiet` is kept for the retry of a failure.
     Send {
         channel_id: String,
-        body: Value,
+        /// The JSON text to POST.
+        body: String,
         quiet: Option<QuietWindow>,
     },
     /// The send changed while it waited: it is never posted and nothing is recorded.
@@ -95,7 +95,8 @@ pub fn before_request(
             retry_at: now + CHANNEL_GONE_RETRY,
         };
     };
-    let body: Value = match serde_json::from_str(&send.payload) {
+    let left = (send.expires - now).num_seconds().max(0).unsigned_abs();
+    let body = match payload::with_validity_text(&send.payload, left) {
         Ok(b) => b,
         Err(e) => {
             return Before::BadPayload {
@@ -121,10 +122,9 @@ pub fn before_request(
             error: format!("state not readable before the request: {e}"),
         };
     }
-    let left = (send.expires - now).num_seconds().max(0).unsigned_abs();
     Before::Send {
         channel_id: channel.id.clone(),
-        body: payload::with_validity(body, left),
+        body,
         quiet,
     }
 }

@@ -60,6 +60,7 @@ fn a_valid_send_outside_quiet_hours_is_posted_with_the_seconds_left_as_validity(
         panic!("not sent: {got:?}")
     };
     assert_eq!(channel_id, "c1");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["validity"], 3000);
     assert_eq!(body["body"]["type"], "text");
     assert!(quiet.is_some(), "kept for the retry of a failure");
