@@ -1,9 +1,9 @@
-//! Migration 2 and the one tool it needs: widening CHECK constraints in place.
+//! Migration 2 and the one tool it needs: rewriting CHECK constraints in place.
 //!
 //! SQLite cannot alter a CHECK constraint; the documented `writable_schema` procedure
 //! edits the stored `CREATE TABLE` text when every existing row stays valid (a list of
-//! allowed words only grows), bumps the schema cookie and checks integrity, all inside
-//! the migration's transaction, so it is all or nothing.
+//! allowed words only grows, or says the same words another way), bumps the schema cookie
+//! and checks integrity, all inside the migration's transaction, so it is all or nothing.
 
 use rusqlite::params;
 
@@ -20,15 +20,15 @@ ALTER TABLE jobs ADD COLUMN broken_reason TEXT;
 /// Rewrites CHECK constraints in the stored schema, then bumps the schema cookie so every
 /// connection reloads it. Refuses (and so rolls the migration back) when the old text is
 /// not found: the schema was edited by hand.
-pub(super) fn widen_checks(
+pub(super) fn rewrite_checks(
     tx: &rusqlite::Transaction<'_>,
-    widen: &[(&str, &str, &str)],
+    checks: &[(&str, &str, &str)],
 ) -> rusqlite::Result<()> {
-    if widen.is_empty() {
+    if checks.is_empty() {
         return Ok(());
     }
     tx.execute_batch("PRAGMA writable_schema = ON")?;
-    for (table, old, new) in widen {
+    for (table, old, new) in checks {
         let changed = tx.execute(
             "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
              WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
@@ -37,7 +37,7 @@ pub(super) fn widen_checks(
         if changed != 1 {
             tx.execute_batch("PRAGMA writable_schema = OFF")?;
             return Err(rusqlite::Error::InvalidParameterName(format!(
-                "table {table} does not have the constraint {old} this migration widens"
+                "table {table} does not have the constraint {old} this migration rewrites"
             )));
         }
     }
@@ -50,7 +50,7 @@ pub(super) fn widen_checks(
     let check: String = tx.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
     if check != "ok" {
         return Err(rusqlite::Error::InvalidParameterName(format!(
-            "integrity check after widening constraints: {check}"
+            "integrity check after rewriting constraints: {check}"
         )));
     }
     Ok(())

@@ -39,8 +39,11 @@ async fn a_new_database_has_every_table_and_view_and_the_latest_schema_version()
         .map(|(t, n)| (t.as_str(), n.as_str()))
         .collect();
     assert_eq!(names, expected);
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 3);
-    assert_eq!(KNOWN_VERSION, 3);
+    assert_eq!(
+        db.number("SELECT MAX(version) FROM schema_version"),
+        KNOWN_VERSION
+    );
+    assert_eq!(KNOWN_VERSION, 4);
 }
 
 #[tokio::test]
@@ -92,25 +95,32 @@ async fn reopening_a_database_keeps_its_data_and_does_not_migrate_again() {
         db.store.send_states().await.unwrap()[&SendState::Scheduled],
         1
     );
-    assert_eq!(db.number("SELECT COUNT(*) FROM schema_version"), 3);
+    assert_eq!(
+        db.number("SELECT COUNT(*) FROM schema_version"),
+        KNOWN_VERSION
+    );
 }
 
 #[tokio::test]
 async fn opening_a_database_with_a_newer_schema_version_is_refused() {
     let db = open_db();
     db.raw()
-        .execute_batch(
-            "INSERT INTO schema_version VALUES (4, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
+        .execute(
+            "INSERT INTO schema_version VALUES (?1, '2030-01-01T00:00:00.000Z', 'msgspool 9', 'future')",
+            [KNOWN_VERSION + 1],
         )
         .unwrap();
     match SqliteStore::open(&db.path) {
         Err(StoreError::NewerSchema { found, known, .. }) => {
-            assert_eq!((found, known), (4, 3));
+            assert_eq!((found, known), (KNOWN_VERSION + 1, KNOWN_VERSION));
         }
         Err(other) => panic!("expected NewerSchema, got {other}"),
         Ok(_) => panic!("a newer database was opened"),
     }
-    assert_eq!(db.number("SELECT MAX(version) FROM schema_version"), 4);
+    assert_eq!(
+        db.number("SELECT MAX(version) FROM schema_version"),
+        KNOWN_VERSION + 1
+    );
 }
 
 #[tokio::test]
