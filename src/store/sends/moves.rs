@@ -89,26 +89,29 @@ pub(in crate::store) fn sent_while_sending(
     at: DateTime<Utc>,
     poll_from: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "UPDATE sends SET state = 'sent', bird_message_id = ?2, bird_status = ?3,
-                          attempts = attempts + ?4, next_attempt_at = NULL,
-                          finished_at = ?5, updated_at = ?5,
-                          reconcile_from = NULL, next_poll_at = ?6, polls = 0
-         WHERE id = ?1 AND state = 'sending'
-         RETURNING job_id",
-    )?;
-    Ok(stmt
-        .query_row(
-            params![
-                send_id,
-                (!bird_message_id.is_empty()).then_some(bird_message_id),
-                bird_status,
-                i64::from(counted),
-                utc_text(at),
-                utc_text(poll_from)
-            ],
-            |row| row.get::<_, String>(0),
-        )
+    let changed = conn
+        .prepare_cached(
+            "UPDATE sends SET state = 'sent', bird_message_id = ?2, bird_status = ?3,
+                              attempts = attempts + ?4, next_attempt_at = NULL,
+                              finished_at = ?5, updated_at = ?5,
+                              reconcile_from = NULL, next_poll_at = ?6, polls = 0
+             WHERE id = ?1 AND state = 'sending'",
+        )?
+        .execute(params![
+            send_id,
+            (!bird_message_id.is_empty()).then_some(bird_message_id),
+            bird_status,
+            i64::from(counted),
+            utc_text(at),
+            utc_text(poll_from)
+        ])?;
+    if changed == 0 {
+        return Ok(None);
+    }
+    // Read apart rather than with RETURNING, which SQLite buffers in a temporary b-tree.
+    Ok(conn
+        .prepare_cached("SELECT job_id FROM sends WHERE id = ?1")?
+        .query_row([send_id], |row| row.get::<_, String>(0))
         .optional()?)
 }
 
