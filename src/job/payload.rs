@@ -68,7 +68,7 @@ pub fn with_validity(mut body: Value, seconds_left: u64) -> Value {
 /// Bird's field list, no `validity`. Adding the key before the closing brace then gives the
 /// very bytes that parsing, inserting and printing again would, without building the tree
 /// (that cost about 5 % of the daemon's CPU per send). Anything else (a row edited by hand,
-/// a text that mentions `"validity"`) takes that slower way.
+/// a text that mentions `"validity"` or has a line break) takes that slower way.
 pub fn with_validity_text(stored: &str, seconds_left: u64) -> Result<String, serde_json::Error> {
     if let Some(text) = appended_validity(stored, seconds_left) {
         return Ok(text);
@@ -78,7 +78,8 @@ pub fn with_validity_text(stored: &str, seconds_left: u64) -> Result<String, ser
 }
 
 fn appended_validity(stored: &str, seconds_left: u64) -> Option<String> {
-    if stored.contains("\"validity\"") {
+    // A line break means a hand-written layout: printed again, it becomes one JSON line.
+    if stored.contains("\"validity\"") || stored.contains(['\n', '\r']) {
         return None;
     }
     let members = stored.strip_prefix('{')?.strip_suffix('}')?;
@@ -148,6 +149,12 @@ mod tests {
         assert_eq!(exact(r#"{"validity":1,"a":2}"#), (Value::from(7), 1));
         assert_eq!(exact("{}"), (Value::from(7), 1));
         assert_eq!(exact(" {\"a\":1} "), (Value::from(7), 1));
+        assert_eq!(exact("{\n\"a\": 1\n}"), (Value::from(7), 1));
+        assert!(
+            !with_validity_text("{\n\"a\": 1\n}", 7)
+                .unwrap()
+                .contains('\n')
+        );
         for broken in [r#"{"a":1"#, r#"{"a":}"#, r#"{"a":1}{"b":2}"#, "", "[1]"] {
             let got = with_validity_text(broken, 7);
             assert!(
