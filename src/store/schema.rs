@@ -17,74 +17,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use super::StoreError;
 
+mod history;
 mod v1;
 mod v2;
 mod v3;
 mod v4;
-use crate::timefmt::utc_text;
-
-/// One step of the schema's history.
-struct Migration {
-    version: i64,
-    description: &'static str,
-    sql: &'static str,
-    /// Rewrites CHECK constraints in place (SQLite's documented `writable_schema` procedure
-    /// for a change that leaves every stored row valid: a word list that grows, or the same
-    /// words said another way): `(table, old text, new text)`.
-    checks: &'static [(&'static str, &'static str, &'static str)],
-}
-
-/// Every migration, in order; `version` counts up from 1 without gaps.
-const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "initial schema: jobs, sends, attempts, rejections, events; views upcoming, failures, recent_activity",
-        sql: v1::V1_INITIAL,
-        checks: &[],
-    },
-    Migration {
-        version: 2,
-        description: "one daemon per database: meta (run mode); jobs may be broken (broken_reason); sends may be replaced; attempts may be redirected",
-        sql: v2::V2_FAULTS,
-        checks: &[
-            (
-                "jobs",
-                "CHECK (state IN ('active', 'finished', 'canceled'))",
-                "CHECK (state IN ('active', 'finished', 'canceled', 'broken'))",
-            ),
-            (
-                "sends",
-                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled'))",
-                "CHECK (state IN ('scheduled', 'sending', 'sent', 'failed', 'expired', 'canceled', 'replaced'))",
-            ),
-            (
-                "attempts",
-                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'expired', 'interrupted')",
-                "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
-            ),
-        ],
-    },
-    Migration {
-        version: 3,
-        description: "delivery: sends.reconcile_from (look up before re-posting), delivery status columns, delivery_events; views undelivered, delivery_today; attempts may be unknown, reconciled, not_found",
-        sql: v3::V3_DELIVERY,
-        checks: &[(
-            "attempts",
-            "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted')",
-            "('sent', 'retry', 'throttled', 'failed', 'unauthorized', 'redirected', 'expired', 'interrupted', 'unknown', 'reconciled', 'not_found')",
-        )],
-    },
-    Migration {
-        version: 4,
-        description: "the CHECK constraints' word lists as OR chains: the same values allowed, without a temporary b-tree per check",
-        sql: "",
-        checks: v4::V4_CHECKS,
-    },
-];
+use history::{MIGRATIONS, apply};
 
 /// The newest schema version this binary knows.
 pub const KNOWN_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
@@ -276,27 +218,6 @@ pub(super) fn migrate(
         );
     }
     Ok(found)
-}
-
-/// One migration step and its `schema_version` row, inside the caller's transaction.
-fn apply(
-    tx: &rusqlite::Transaction<'_>,
-    step: &Migration,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    tx.execute_batch(step.sql)?;
-    v2::rewrite_checks(tx, step.checks)?;
-    tx.execute(
-        "INSERT INTO schema_version (version, applied_at, applied_by, description)
-         VALUES (?1, ?2, ?3, ?4)",
-        params![
-            step.version,
-            utc_text(now),
-            concat!("msgspool ", env!("CARGO_PKG_VERSION")),
-            step.description
-        ],
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
