@@ -25,20 +25,26 @@ pub fn usage(pid: u32) -> Usage {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0)
     };
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: f64 = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|v| v.parse::<f64>().ok())
-        .sum();
+    let (user, system) = cpu_times(&format!("/proc/{pid}/stat"));
     Usage {
         peak_rss_mib: kib("VmHWM:") / 1024.0,
         rss_mib: kib("VmRSS:") / 1024.0,
-        cpu_seconds: ticks / 100.0, // USER_HZ is 100 on Linux
+        cpu_seconds: user + system,
     }
+}
+
+/// CPU seconds so far (user, system) from a `stat` file of /proc: a process's
+/// (`/proc/PID/stat`) or the calling thread's (`/proc/thread-self/stat`).
+pub fn cpu_times(stat: &str) -> (f64, f64) {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = text.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let mut seconds = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|v| v.parse::<f64>().unwrap_or(0.0) / 100.0); // USER_HZ is 100 on Linux
+    (seconds.next().unwrap_or(0.0), seconds.next().unwrap_or(0.0))
 }
 
 /// The first number the query answers, 0 when it answers none.

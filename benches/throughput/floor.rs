@@ -11,26 +11,14 @@ use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use super::support::cpu_times;
 use super::text_job;
-
-/// CPU seconds so far (user, system) of the calling thread, or of the whole process.
-fn cpu_of(stat: &str) -> (f64, f64) {
-    let text = std::fs::read_to_string(stat).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = text.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let mut ticks = after
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .map(|v| v.parse::<f64>().unwrap_or(0.0) / 100.0); // USER_HZ is 100 on Linux
-    (ticks.next().unwrap_or(0.0), ticks.next().unwrap_or(0.0))
-}
 
 /// CPU µs per item (user, system) that `work` took on `stat`'s thread or process.
 fn per_item(n: usize, stat: &str, work: impl FnOnce()) -> (f64, f64) {
-    let (u0, s0) = cpu_of(stat);
+    let (u0, s0) = cpu_times(stat);
     work();
-    let (u1, s1) = cpu_of(stat);
+    let (u1, s1) = cpu_times(stat);
     let per = |d: f64| d * 1e6 / n as f64;
     (per(u1 - u0), per(s1 - s0))
 }
